@@ -1,0 +1,177 @@
+"""The RL math, as pure tensor functions.
+
+Every function takes tensors and plain numbers (never a config object) and never calls
+``.item()``, so nothing here forces a device sync. Shapes: ``B`` prompts, ``G`` = group_size
+completions per prompt, ``N`` = B * G completions, ``T`` completion tokens.
+
+Variants are chosen once by name through the small dicts at the bottom
+(``ADVANTAGE_ESTIMATORS``, ``KL_ESTIMATORS``, ``LOSS_AGGREGATIONS``); each dict's entries share
+one signature.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+# --------------------------------------------------------------------------------------------
+# Group advantages (outcome rewards, one scalar per completion)
+# --------------------------------------------------------------------------------------------
+
+
+def _group_stats(rewards: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Per-group count, mean and unbiased std over the non-NaN rewards. rewards: (B, G)."""
+    valid = ~torch.isnan(rewards)
+    filled = torch.where(valid, rewards, torch.zeros_like(rewards))
+    count = valid.sum(-1, keepdim=True)  # (B, 1)
+    mean = filled.sum(-1, keepdim=True) / count.clamp(min=1)
+    sq = torch.where(valid, (rewards - mean) ** 2, torch.zeros_like(rewards)).sum(-1, keepdim=True)
+    std = torch.sqrt(sq / (count - 1).clamp(min=1))
+    return count, mean, std
+
+
+def grpo_advantages(rewards: Tensor, eps: float = 1e-4) -> Tensor:
+    """GRPO: ``(r - mean_group) / (std_group + eps)`` (Shao et al. 2024, DeepSeekMath, eq. 3).
+
+    rewards: (B, G) with NaN for completions that could not be scored; returns (B, G) with zero
+    advantage for NaN rewards and for groups with fewer than two scored completions. The std is
+    the unbiased one, as in TRL and verl.
+    """
+    count, mean, std = _group_stats(rewards)
+    adv = (rewards - mean) / (std + eps)
+    return torch.where(~torch.isnan(rewards) & (count >= 2), adv, torch.zeros_like(adv))
+
+
+def dr_grpo_advantages(rewards: Tensor) -> Tensor:
+    """Dr. GRPO: ``r - mean_group``, no std division (Liu et al. 2025, "Understanding R1-Zero-Like
+    Training", sec. 3.2: the std term up-weights too easy and too hard questions). (B, G) -> (B, G)."""
+    count, mean, _ = _group_stats(rewards)
+    adv = rewards - mean
+    return torch.where(~torch.isnan(rewards) & (count >= 2), adv, torch.zeros_like(adv))
+
+
+def rloo_advantages(rewards: Tensor) -> Tensor:
+    """RLOO: ``r_i - mean_{j != i} r_j`` (Ahmadian et al. 2024, "Back to Basics"), which equals
+    ``G / (G - 1) * (r_i - mean)`` over the G scored completions of the group. (B, G) -> (B, G)."""
+    count, mean, _ = _group_stats(rewards)
+    scale = count / (count - 1).clamp(min=1)
+    adv = scale * (rewards - mean)
+    return torch.where(~torch.isnan(rewards) & (count >= 2), adv, torch.zeros_like(adv))
+
+
+# --------------------------------------------------------------------------------------------
+# Log-probabilities, policy loss, KL
+# --------------------------------------------------------------------------------------------
+
+
+def selective_logprobs(logits: Tensor, ids: Tensor) -> Tensor:
+    """``log softmax(logits)[ids]`` without materialising the (B, T, V) log-softmax.
+
+    logits: (B, T, V); ids: (B, T) -> (B, T). Computed row by row so peak memory is one
+    sequence's (T, V) for the logsumexp, which matters for 150k-token vocabularies.
+    """
+    picked = torch.gather(logits, -1, ids.unsqueeze(-1)).squeeze(-1)
+    lse = torch.stack([torch.logsumexp(row.float(), dim=-1) for row in logits])
+    return picked.float() - lse
+
+
+def policy_loss(
+    logprobs: Tensor,
+    old_logprobs: Tensor,
+    advantages: Tensor,
+    clip_low: float = 0.2,
+    clip_high: float = 0.2,
+    dual_clip: float | None = None,
+) -> tuple[Tensor, Tensor]:
+    """Per-token PPO clipped surrogate loss (Schulman et al. 2017), to be minimised.
+
+    logprobs, old_logprobs: (N, T) log π_θ(a_t|s_t) now and under the sampling policy.
+    advantages: (N,) per sequence (GRPO) or (N, T) per token (PPO).
+    clip_low / clip_high: the ratio is clipped to ``[1 - clip_low, 1 + clip_high]``; a larger
+    clip_high is DAPO's "clip-higher" (Yu et al. 2025), which keeps low-probability tokens able
+    to rise. dual_clip: ``c > 1`` bounds the loss of negative-advantage tokens by ``-c * A``
+    (Ye et al. 2020, "Mastering Complex Control in MOBA Games"), so a huge ratio cannot blow up.
+
+    Returns (loss (N, T), is_clipped (N, T) bool: the clipped branch is the active one).
+    """
+    if advantages.dim() == 1:
+        advantages = advantages.unsqueeze(-1)
+    ratio = torch.exp(logprobs - old_logprobs)
+    unclipped = ratio * advantages
+    clipped = torch.clamp(ratio, 1.0 - clip_low, 1.0 + clip_high) * advantages
+    loss = -torch.minimum(unclipped, clipped)
+    is_clipped = clipped < unclipped
+    if dual_clip is not None:
+        bound = -dual_clip * advantages  # positive where A < 0
+        loss = torch.where(advantages < 0, torch.minimum(loss, bound), loss)
+    return loss, is_clipped
+
+
+def kl_k1(logprobs: Tensor, ref_logprobs: Tensor) -> Tensor:
+    """k1 = log(π/π_ref): unbiased, high variance, can be negative (Schulman 2020, "Approximating
+    KL Divergence"). (N, T) -> (N, T)."""
+    return logprobs - ref_logprobs
+
+
+def kl_k2(logprobs: Tensor, ref_logprobs: Tensor) -> Tensor:
+    """k2 = ½ (log π/π_ref)²: biased, low variance, its gradient is the true KL gradient's."""
+    return 0.5 * (logprobs - ref_logprobs) ** 2
+
+
+def kl_k3(logprobs: Tensor, ref_logprobs: Tensor) -> Tensor:
+    """k3 = (r - 1) - log r with r = π_ref/π: unbiased and always ≥ 0 (GRPO's KL term)."""
+    log_r = ref_logprobs - logprobs
+    return torch.exp(log_r) - 1.0 - log_r
+
+
+# --------------------------------------------------------------------------------------------
+# Loss aggregation
+# --------------------------------------------------------------------------------------------
+#
+# A loss is ``numerator / normalizer``. The trainer sums the normalizer over a whole mini-batch
+# (all micro-batches, all processes) so gradient accumulation and data parallelism give exactly
+# the gradient of one big batch.
+
+
+def loss_normalizer(mask: Tensor, mode: str, max_length: int) -> Tensor:
+    """The local denominator of ``aggregate_loss``: tokens (token_mean), sequences (seq_mean) or
+    sequences × max_length (constant_norm). mask: (N, T) -> scalar."""
+    if mode == "token_mean":
+        return mask.sum().float()
+    if mode == "seq_mean":
+        return torch.tensor(float(mask.shape[0]), device=mask.device)
+    if mode == "constant_norm":
+        return torch.tensor(float(mask.shape[0] * max_length), device=mask.device)
+    raise ValueError(f"unknown loss aggregation {mode!r}; choose from {sorted(LOSS_AGGREGATIONS)}")
+
+
+def aggregate_loss(
+    per_token: Tensor, mask: Tensor, mode: str, max_length: int, normalizer: Tensor | None = None
+) -> Tensor:
+    """Reduce a per-token loss (N, T) over the valid tokens of ``mask`` (N, T) to a scalar.
+
+    - ``token_mean``: every valid token weighs the same (DAPO's token-level loss).
+    - ``seq_mean``: mean over each sequence's tokens, then over sequences (the original GRPO).
+    - ``constant_norm``: token sum divided by N × max_length (Dr. GRPO), free of length bias.
+
+    ``normalizer`` replaces the local denominator (see ``loss_normalizer``).
+    """
+    mask = mask.to(per_token.dtype)
+    if normalizer is None:
+        normalizer = loss_normalizer(mask, mode, max_length)
+    if mode == "seq_mean":
+        numerator = ((per_token * mask).sum(-1) / mask.sum(-1).clamp(min=1)).sum()
+    else:
+        numerator = (per_token * mask).sum()
+    return numerator / normalizer.clamp(min=1)
+
+
+def masked_mean(values: Tensor, mask: Tensor) -> Tensor:
+    """Mean of ``values`` over the positions where ``mask`` is 1 (0 when the mask is empty)."""
+    mask = mask.to(values.dtype)
+    return (values * mask).sum() / mask.sum().clamp(min=1)
+
+
+ADVANTAGE_ESTIMATORS = {"grpo": grpo_advantages, "dr_grpo": dr_grpo_advantages, "rloo": rloo_advantages}
+KL_ESTIMATORS = {"k1": kl_k1, "k2": kl_k2, "k3": kl_k3}
+LOSS_AGGREGATIONS = ("token_mean", "seq_mean", "constant_norm")

@@ -1,0 +1,53 @@
+"""Loading models and tokenizers, and the one forward pass every log-probability goes through."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+from torch import Tensor
+
+from rlvr.algorithms import selective_logprobs
+
+TOY_MARKER = "rlvr_toy.json"  # written by rlvr.toy next to the weights
+
+
+def load_tokenizer(path: str):
+    """The tokenizer of a model folder or Hub name, with a pad token.
+
+    The toy tokenizer is loaded as ``PreTrainedTokenizerFast``: ``AutoTokenizer`` would swap in
+    Qwen2's pre-tokenizer for a ``qwen2`` config (transformers 5) and split digits differently.
+    """
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+    if os.path.exists(os.path.join(path, TOY_MARKER)):
+        tokenizer = PreTrainedTokenizerFast.from_pretrained(path)
+    else:
+        tokenizer = AutoTokenizer.from_pretrained(path)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer.padding_side = "left"
+    return tokenizer
+
+
+def load_causal_lm(path: str, dtype: str = "float32"):
+    from transformers import AutoModelForCausalLM
+
+    return AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype))
+
+
+def completion_logprobs(model, prompt_ids: Tensor, prompt_mask: Tensor, completion_ids: Tensor,
+                        completion_mask: Tensor, temperature: float = 1.0) -> Tensor:
+    """log π(a_t | s_t) of each completion token at ``temperature`` -> (N, T).
+
+    Position ids are counted from the first real token, as ``generate`` does for left-padded
+    prompts, so these log-probabilities match the sampling distribution. Only the T + 1 last
+    positions' logits are computed.
+    """
+    input_ids = torch.cat([prompt_ids, completion_ids], dim=1)
+    attention_mask = torch.cat([prompt_mask, completion_mask], dim=1)
+    position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
+    width = completion_ids.shape[1]
+    logits = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
+                   logits_to_keep=width + 1, use_cache=False).logits[:, :-1]
+    return selective_logprobs(logits / temperature, completion_ids)

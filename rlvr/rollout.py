@@ -1,0 +1,119 @@
+"""Prompts -> sampled completions: the one place where generation happens.
+
+Generation sits behind the small ``Generator`` protocol (token ids in, token ids out) so a faster
+backend (vLLM, SGLang) can replace ``HFGenerator`` without touching the trainer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import torch
+from torch import Tensor
+from transformers import GenerationConfig
+
+from rlvr.types import Rollout
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    max_new_tokens: int
+    temperature: float = 1.0
+    top_p: float = 1.0
+    top_k: int = 0  # 0 = no top-k filtering
+    greedy: bool = False
+
+
+class Generator(Protocol):
+    def generate(self, prompt_ids: Tensor, prompt_mask: Tensor, params: SamplingParams) -> Tensor:
+        """Left-padded prompts (N, P) -> completion ids (N, T), right-padded with pad after eos."""
+        ...
+
+
+class HFGenerator:
+    """Batched sampling with ``transformers`` ``generate`` (KV cache, left padding).
+
+    ``batch_size`` bounds how many sequences are generated at once (memory); ``synced_gpus`` keeps
+    every rank in every forward, which DeepSpeed ZeRO-3 needs because parameters are sharded.
+    """
+
+    def __init__(self, model, pad_token_id: int, eos_token_id: int, batch_size: int | None = None,
+                 synced_gpus: bool = False):
+        self.model = model
+        self.pad_token_id = pad_token_id
+        self.eos_token_id = eos_token_id
+        self.batch_size = batch_size
+        self.synced_gpus = synced_gpus
+
+    def _config(self, params: SamplingParams) -> GenerationConfig:
+        # Every knob set explicitly: a checkpoint's generation_config.json (repetition penalty,
+        # top_k=20, ...) must not silently change the sampling distribution the loss assumes.
+        sampling = {} if params.greedy else {
+            "temperature": params.temperature, "top_p": params.top_p, "top_k": params.top_k}
+        return GenerationConfig(
+            do_sample=not params.greedy, max_new_tokens=params.max_new_tokens, repetition_penalty=1.0,
+            pad_token_id=self.pad_token_id, eos_token_id=self.eos_token_id, use_cache=True, **sampling,
+        )
+
+    @torch.no_grad()
+    def generate(self, prompt_ids: Tensor, prompt_mask: Tensor, params: SamplingParams) -> Tensor:
+        config = self._config(params)
+        was_training = self.model.training
+        self.model.eval()
+        step = self.batch_size or len(prompt_ids)
+        chunks = []
+        try:
+            for start in range(0, len(prompt_ids), step):
+                ids, mask = prompt_ids[start : start + step], prompt_mask[start : start + step]
+                out = self.model.generate(input_ids=ids, attention_mask=mask, generation_config=config,
+                                          synced_gpus=self.synced_gpus)
+                chunks.append(out[:, ids.shape[1] :])
+        finally:
+            self.model.train(was_training)
+        width = max(c.shape[1] for c in chunks)
+        return torch.cat([torch.nn.functional.pad(c, (0, width - c.shape[1]), value=self.pad_token_id)
+                          for c in chunks])
+
+
+def encode_prompts(tokenizer, texts: list[str], device: torch.device | str = "cpu",
+                   max_prompt_length: int | None = None) -> tuple[Tensor, Tensor]:
+    """Tokenize formatted prompts, left-padded (N, P). Templates already hold special tokens.
+
+    Prompts longer than ``max_prompt_length`` keep their last tokens (the question's end and the
+    generation prompt matter most).
+    """
+    tokenizer.padding_side = "left"
+    if max_prompt_length is not None:
+        tokenizer.truncation_side = "left"
+    enc = tokenizer(texts, add_special_tokens=False, padding=True, return_tensors="pt",
+                    truncation=max_prompt_length is not None, max_length=max_prompt_length)
+    return enc["input_ids"].to(device), enc["attention_mask"].to(device)
+
+
+def completion_mask(completion_ids: Tensor, eos_token_id: int) -> tuple[Tensor, Tensor]:
+    """(N, T) mask of the tokens up to and including the first eos, and (N,) is_truncated."""
+    is_eos = completion_ids == eos_token_id
+    has_eos = is_eos.any(-1)
+    first_eos = torch.where(has_eos, is_eos.int().argmax(-1), torch.full_like(has_eos, completion_ids.shape[1],
+                                                                               dtype=torch.long))
+    positions = torch.arange(completion_ids.shape[1], device=completion_ids.device)
+    mask = (positions.unsqueeze(0) <= first_eos.unsqueeze(1)).long()
+    return mask, ~has_eos
+
+
+def sample_rollout(generator: Generator, tokenizer, prompt_texts: list[str], rows: list[dict[str, Any]],
+                   group_size: int, params: SamplingParams, device, max_prompt_length: int | None = None
+                   ) -> Rollout:
+    """Sample ``group_size`` completions for each prompt; the G copies of a prompt are consecutive."""
+    texts = [t for t in prompt_texts for _ in range(group_size)]
+    prompt_ids, prompt_mask = encode_prompts(tokenizer, texts, device, max_prompt_length)
+    completion_ids = generator.generate(prompt_ids, prompt_mask, params)
+    mask, truncated = completion_mask(completion_ids, tokenizer.eos_token_id)
+    decoded = tokenizer.batch_decode(completion_ids * mask + tokenizer.pad_token_id * (1 - mask),
+                                     skip_special_tokens=True)
+    return Rollout(
+        prompt_ids=prompt_ids, prompt_mask=prompt_mask, completion_ids=completion_ids,
+        completion_mask=mask, is_truncated=truncated, prompts=texts, completions=decoded,
+        rows=[r for r in rows for _ in range(group_size)],
+    )

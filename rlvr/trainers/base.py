@@ -1,0 +1,384 @@
+"""The RL loop shared by every trainer: rollout -> score -> advantages -> update, on accelerate.
+
+Subclasses change only ``compute_advantages`` (and, for PPO, add a critic). Each process samples
+whole groups for its own prompts, so group statistics need no communication; the loss
+normaliser is summed over processes so 1 and N processes take the same optimizer step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import os
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from contextlib import contextmanager
+
+import torch
+from accelerate import Accelerator, PartialState
+from accelerate.utils import is_npu_available, is_xpu_available, set_seed
+from tqdm.auto import tqdm
+from transformers import get_scheduler
+
+from rlvr import algorithms as A
+from rlvr.checkpoint import load_checkpoint, resolve_checkpoint, save_checkpoint
+from rlvr.config import RLConfig
+from rlvr.data import PromptSampler, format_prompt, load_rows, validate_rows
+from rlvr.evaluation import greedy_accuracy
+from rlvr.modeling import completion_logprobs, load_causal_lm, load_tokenizer
+from rlvr.rollout import HFGenerator, SamplingParams, sample_rollout
+from rlvr.scoring import Scorer, reward_name
+from rlvr.tracking import JsonlLog, plot_training
+from rlvr.types import Rollout, cat_rollouts
+
+
+def import_reward(spec: str | Callable) -> Callable:
+    """A reward function from a ``module:function`` path (or a callable, returned as is)."""
+    if callable(spec):
+        return spec
+    module_name, _, attr = spec.partition(":")
+    if not attr:
+        raise ValueError(f"reward function {spec!r} must be written 'module:function'")
+    try:
+        return getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"cannot import reward function {spec!r}: {exc}") from exc
+
+
+def resolve_model_path(config: RLConfig) -> str:
+    if config.model_name_or_path != "toy":
+        return config.model_name_or_path
+    from rlvr.toy import ensure_toy
+
+    with PartialState().main_process_first():  # one process builds the cache, the others reuse it
+        return ensure_toy(config.toy_sft_steps, config.seed, config.toy_size)
+
+
+class Timer:
+    """Accumulates wall time per phase within one step."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = defaultdict(float)
+
+    @contextmanager
+    def __call__(self, phase: str):
+        start = time.perf_counter()
+        yield
+        self.seconds[phase] += time.perf_counter() - start
+
+
+class RLTrainer:
+    """Set-up and loop. ``step()`` is the whole algorithm; everything else is plumbing."""
+
+    def __init__(self, config: RLConfig, model=None, tokenizer=None, reward_funcs=None,
+                 train_dataset=None, eval_dataset=None):
+        self.config = c = config
+        # Without an accelerator, accelerate only goes multi-process (gloo) when told cpu=True.
+        cpu = not (torch.cuda.is_available() or is_xpu_available() or is_npu_available())
+        self.sizes = c.sizes(PartialState(cpu=cpu).num_processes)
+        self.accelerator = Accelerator(
+            cpu=cpu, gradient_accumulation_steps=self.sizes.grad_accum_steps, log_with=c.report_to or None,
+            project_dir=c.output_dir, step_scheduler_with_optimizer=False)
+        set_seed(c.seed, device_specific=True)  # each process samples different completions
+
+        path = None if model is not None and tokenizer is not None else resolve_model_path(c)
+        self.tokenizer = tokenizer or load_tokenizer(path)
+        model = model or load_causal_lm(path, c.dtype)
+        self.ref_model = None
+        if c.kl_coef > 0:  # a frozen copy of the initial policy, only when the KL term is used
+            self.ref_model = load_causal_lm(path or model.name_or_path, c.dtype).eval().requires_grad_(False)
+
+        self.reward_funcs = [import_reward(f) for f in (reward_funcs or c.reward_funcs)]
+        self.scorer = Scorer(self.reward_funcs, c.reward_weights, c.reward_timeout_s, c.reward_on_error,
+                             c.reward_num_workers)
+        names = [reward_name(f) for f in self.reward_funcs]
+        self.eval_reward = self.reward_funcs[names.index(c.eval_reward)] if c.eval_reward else self.reward_funcs[0]
+        self._load_data(train_dataset, eval_dataset)
+
+        optimizer = torch.optim.AdamW(model.parameters(), lr=c.learning_rate, weight_decay=c.weight_decay)
+        total_updates = c.max_steps * c.num_mini_batches * c.ppo_epochs
+        scheduler = get_scheduler(c.lr_scheduler_type, optimizer, c.warmup_steps, total_updates)
+        self.model, self.optimizer, self.scheduler = self.accelerator.prepare(model, optimizer, scheduler)
+        if self.ref_model is not None:
+            self.ref_model = self.accelerator.prepare_model(self.ref_model, evaluation_mode=True)
+        self.accelerator.register_for_checkpointing(self.sampler)
+        self.generator = HFGenerator(self.accelerator.unwrap_model(self.model), self.tokenizer.pad_token_id,
+                                     self.tokenizer.eos_token_id, c.generation_batch_size)
+        self.sampling = SamplingParams(c.max_new_tokens, c.temperature, c.top_p, c.top_k)
+        self.advantage_fn = A.ADVANTAGE_ESTIMATORS[getattr(c, "advantage_estimator", "grpo")]
+        self.kl_fn = A.KL_ESTIMATORS[c.kl_estimator]
+        self.global_step = 0
+        self.history: dict = {}
+
+    # -- data ---------------------------------------------------------------------------------
+
+    def _load_data(self, train_dataset, eval_dataset) -> None:
+        c = self.config
+        train = train_dataset if train_dataset is not None else load_rows(
+            c.dataset, c.train_split, c.dataset_config, c.seed)
+        self.reward_columns = c.reward_columns or [k for k in train.column_names if k != c.prompt_column]
+        validate_rows(train, c.prompt_column, self.reward_columns, "train dataset")
+        self.train_rows = train
+        self.sampler = PromptSampler(len(train), c.seed)
+        self.eval_rows = []
+        if c.num_eval_samples > 0:
+            if eval_dataset is None:
+                eval_dataset = load_rows(c.eval_dataset or c.dataset, c.eval_split, c.dataset_config, c.seed)
+            eval_dataset = eval_dataset.select(range(min(c.num_eval_samples, len(eval_dataset))))
+            validate_rows(eval_dataset, c.prompt_column, self.reward_columns, "eval dataset")
+            self.eval_rows = eval_dataset.to_list()
+
+    def _row(self, i: int) -> dict:
+        row = self.train_rows[i]
+        return {k: row[k] for k in [self.config.prompt_column, *self.reward_columns]}
+
+    def _prompt_text(self, row: dict) -> str:
+        c = self.config
+        return format_prompt(self.tokenizer, row[c.prompt_column], c.system_prompt, c.use_chat_template)
+
+    # -- one step -----------------------------------------------------------------------------
+
+    def step(self) -> dict[str, float]:
+        """One RL step: sample and score groups, add log-probs, advantages, then update."""
+        timer = Timer()
+        start = time.perf_counter()
+        batch, metrics = self.sample_batch(timer)  # rollout + score (+ dynamic sampling refills)
+        with timer("rollout"):
+            self.add_logprobs(batch)  # old (when updates go off-policy) and reference log-probs
+        batch.advantages = self.compute_advantages(batch)
+        self.last_batch = batch
+        with timer("update"):
+            metrics |= self.update(batch)
+        step_s = time.perf_counter() - start
+        tokens = self.accelerator.reduce(batch.completion_mask.sum().float(), "sum").item()
+        metrics |= {f"time/{k}_s": v for k, v in timer.seconds.items()}
+        metrics |= {"time/step_s": step_s, "tokens/s": tokens / step_s}
+        return metrics
+
+    def sample_batch(self, timer: Timer) -> tuple[Rollout, dict[str, float]]:
+        """This process's groups for one step. With dynamic sampling, groups whose rewards are all
+        equal (zero advantage) are dropped and more prompts are sampled, every process in lockstep
+        so the prompt stream stays identical on all of them."""
+        c, s, acc = self.config, self.sizes, self.accelerator
+        kept, dropped, metrics = [], [], {}
+        for round_ in range(1 + (c.max_resample_rounds if c.dynamic_sampling else 0)):
+            index = self.sampler.take(c.prompts_per_step)
+            mine = index[acc.process_index * s.prompts_per_process : (acc.process_index + 1) * s.prompts_per_process]
+            rows = [self._row(i) for i in mine]
+            with timer("rollout"):
+                rollout = self.sample(rows)
+            with timer("score"):
+                rollout.rewards, rollout.reward_per_func, score_metrics = self.scorer(
+                    rollout.prompts, rollout.completions, rollout.rows)
+            if round_ == 0:  # reward curves describe the policy's own sample, before any filtering
+                metrics = score_metrics | self._rollout_metrics(rollout)
+            if not c.dynamic_sampling:
+                return rollout, metrics
+            grouped = rollout.rewards.view(-1, c.group_size)
+            spread = torch.nan_to_num(grouped, nan=float("inf")).amax(-1) > torch.nan_to_num(
+                grouped, nan=float("-inf")).amin(-1)  # NaN counts as equal to anything
+            for g, informative in enumerate(spread.tolist()):
+                group = rollout.select(range(g * c.group_size, (g + 1) * c.group_size))
+                (kept if informative else dropped).append(group)
+            missing = torch.tensor(max(0, s.prompts_per_process - len(kept)))
+            if acc.reduce(missing, "max").item() == 0:
+                break
+        groups = (kept + dropped)[: s.prompts_per_process]  # short after the last round: pad with dropped
+        metrics |= {"dynamic_sampling/rounds": round_ + 1,
+                    "dynamic_sampling/kept_frac": min(len(kept), s.prompts_per_process) / s.prompts_per_process}
+        return cat_rollouts(groups, self.tokenizer.pad_token_id), metrics
+
+    def sample(self, rows: list[dict]) -> Rollout:
+        rollout = sample_rollout(self.generator, self.tokenizer, [self._prompt_text(r) for r in rows], rows,
+                                 self.config.group_size, self.sampling, self.accelerator.device,
+                                 self.config.max_prompt_length)
+        if self.config.mask_truncated_completions:
+            rollout.completion_mask = rollout.completion_mask * (~rollout.is_truncated).unsqueeze(-1)
+        return rollout
+
+    def _rollout_metrics(self, rollout: Rollout) -> dict[str, float]:
+        lengths = rollout.completion_mask.sum(-1).float()
+        rewards = rollout.rewards
+        return {"reward/mean": torch.nanmean(rewards).item(),
+                "reward/std": rewards[~torch.isnan(rewards)].std().item() if (~torch.isnan(rewards)).sum() > 1 else 0.0,
+                "completions/mean_length": lengths.mean().item(),
+                "completions/truncated_frac": rollout.is_truncated.float().mean().item()}
+
+    @torch.no_grad()
+    def add_logprobs(self, batch: Rollout) -> None:
+        """Reference log-probs for the KL term; old log-probs only when some update is off-policy
+        (otherwise the current log-probs, detached, are exactly the sampling policy's)."""
+        c, s = self.config, self.sizes
+        off_policy = c.num_mini_batches > 1 or c.ppo_epochs > 1
+        models = {"old_logprobs": self.model if off_policy else None, "ref_logprobs": self.ref_model}
+        for name, model in models.items():
+            if model is None:
+                continue
+            parts = [completion_logprobs(model, *self._inputs(batch.select(range(i, i + s.micro_batch_size))),
+                                         c.temperature) for i in range(0, len(batch), s.micro_batch_size)]
+            setattr(batch, name, torch.cat(parts))
+
+    @staticmethod
+    def _inputs(batch: Rollout):
+        return batch.prompt_ids, batch.prompt_mask, batch.completion_ids, batch.completion_mask
+
+    def compute_advantages(self, batch: Rollout) -> torch.Tensor:
+        """(N,) group-relative advantages; NaN rewards get zero advantage."""
+        return self.advantage_fn(batch.rewards.view(-1, self.config.group_size)).reshape(-1)
+
+    def update(self, batch: Rollout) -> dict[str, float]:
+        """ppo_epochs passes; each splits the batch into num_mini_batches optimizer steps made of
+        micro-batches whose gradients accumulate (accelerate syncs them on the last one)."""
+        c, s, acc = self.config, self.sizes, self.accelerator
+        stats: dict[str, list[torch.Tensor]] = defaultdict(list)
+        for epoch in range(c.ppo_epochs):
+            g = torch.Generator().manual_seed(c.seed * 1_000_003 + self.global_step * 101 + epoch)
+            order = torch.randperm(len(batch), generator=g) if len(batch) > s.mini_batch_size else torch.arange(len(batch))
+            for start in range(0, len(batch), s.mini_batch_size):
+                mini = batch.select(order[start : start + s.mini_batch_size])
+                local = A.loss_normalizer(mini.completion_mask, c.loss_aggregation, c.max_new_tokens)
+                normalizer = acc.reduce(local.to(acc.device), "sum")
+                for m in range(0, len(mini), s.micro_batch_size):
+                    with acc.accumulate(self.model):
+                        loss, micro_stats = self.loss(mini.select(range(m, m + s.micro_batch_size)), normalizer)
+                        # accelerate divides by the accumulation steps and DDP averages over
+                        # processes; the normaliser already covers both, so undo them.
+                        acc.backward(loss * s.grad_accum_steps * acc.num_processes)
+                        if acc.sync_gradients and c.max_grad_norm is not None:
+                            stats["grad_norm"].append(acc.clip_grad_norm_(self.model.parameters(), c.max_grad_norm))
+                        self.optimizer.step()
+                        self.optimizer.zero_grad(set_to_none=True)
+                    for k, v in micro_stats.items():
+                        stats[k].append(v)
+                stats["lr"].append(torch.tensor(self.scheduler.get_last_lr()[0]))
+                self.scheduler.step()
+        return {k: torch.stack([v.detach().float().cpu() for v in vs]).mean().item() for k, vs in stats.items()}
+
+    def loss(self, micro: Rollout, normalizer: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Clipped policy loss (+ KL to the reference) on one micro-batch."""
+        c = self.config
+        logprobs = completion_logprobs(self.model, *self._inputs(micro), c.temperature)
+        old = micro.old_logprobs if micro.old_logprobs is not None else logprobs.detach()
+        per_token, clipped = A.policy_loss(logprobs, old, micro.advantages, c.clip_low, c.clip_high, c.dual_clip)
+        mask = micro.completion_mask
+        stats = {"loss/policy": A.masked_mean(per_token.detach(), mask),
+                 "policy/clip_frac": A.masked_mean(clipped.float(), mask)}
+        if self.ref_model is not None:
+            kl = self.kl_fn(logprobs, micro.ref_logprobs)
+            per_token = per_token + c.kl_coef * kl
+            stats["kl"] = A.masked_mean(kl.detach(), mask)
+        return A.aggregate_loss(per_token, mask, c.loss_aggregation, c.max_new_tokens, normalizer), stats
+
+    # -- evaluation ---------------------------------------------------------------------------
+
+    def evaluate(self) -> float:
+        """Held-out greedy accuracy, each process scoring its share of the prompts."""
+        acc = self.accelerator
+        rows = self.eval_rows[acc.process_index :: acc.num_processes]
+        texts = [self._prompt_text(r) for r in rows]
+        _, records = greedy_accuracy(self.generator, self.tokenizer, texts, rows, self.eval_reward,
+                                     self.config.max_new_tokens, acc.device,
+                                     max_prompt_length=self.config.max_prompt_length)
+        correct = sum(1 for r in records if r["score"] is not None and r["score"] >= 1.0)
+        totals = acc.reduce(torch.tensor([correct, len(records)], device=acc.device), "sum")
+        return (totals[0] / totals[1].clamp(min=1)).item()
+
+    def _evaluate_at_step(self) -> float:
+        accuracy = self.evaluate()
+        self.history.setdefault("eval/accuracy", {})[str(self.global_step)] = accuracy
+        return accuracy
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    def _trainer_state(self) -> dict:
+        return {"global_step": self.global_step, "history": self.history,
+                "config": dataclasses.asdict(self.config)}
+
+    def _resume(self) -> int | None:
+        c = self.config
+        if c.resume_from_checkpoint is None:
+            return None
+        state = load_checkpoint(self.accelerator, resolve_checkpoint(c.resume_from_checkpoint, c.output_dir))
+        self.global_step, self.history = state["global_step"], state["history"]
+        return self.global_step
+
+    def _log(self, metrics: dict) -> None:
+        keys = sorted(k for k, v in metrics.items() if isinstance(v, float) and k != "step")
+        if self.accelerator.num_processes > 1 and keys:  # the mean over processes of every metric
+            values = self.accelerator.reduce(torch.tensor([metrics[k] for k in keys], device=self.accelerator.device,
+                                                          dtype=torch.float64), "mean")
+            metrics |= dict(zip(keys, values.tolist()))
+        if self.accelerator.is_main_process:
+            self.metrics_log.write(metrics)
+            self.accelerator.log({k: v for k, v in metrics.items() if isinstance(v, (int, float))},
+                                 step=metrics["step"])
+
+    def _log_completions(self, batch: Rollout) -> None:
+        if self.accelerator.is_main_process:
+            for i in range(0, len(batch), self.config.group_size):  # one per group keeps the file small
+                self.completions_log.write({"step": self.global_step, "prompt": batch.prompts[i],
+                                            "completion": batch.completions[i],
+                                            "reward": float(batch.rewards[i])})
+
+    def train(self) -> dict:
+        c, acc = self.config, self.accelerator
+        os.makedirs(c.output_dir, exist_ok=True)
+        resume_step = self._resume()
+        if acc.is_main_process:
+            with open(os.path.join(c.output_dir, "config.json"), "w") as f:
+                f.write(c.to_json())
+            print(f"[rlvr] config:\n{c.to_json()}\n[rlvr] batch sizes per process: {self.sizes}", flush=True)
+        self.metrics_log = JsonlLog(os.path.join(c.output_dir, "metrics.jsonl"), resume_step)
+        self.completions_log = JsonlLog(os.path.join(c.output_dir, "completions.jsonl"), resume_step)
+        acc.init_trackers("rlvr", config={k: str(v) if isinstance(v, (list, type(None))) else v
+                                          for k, v in dataclasses.asdict(c).items()})
+        start = time.perf_counter()
+        if self.eval_rows and "eval/accuracy_before" not in self.history:
+            self.history["eval/accuracy_before"] = self._evaluate_at_step()
+            self._log({"step": 0, "eval/accuracy": self.history["eval/accuracy_before"]})
+        bar = tqdm(total=c.max_steps, initial=self.global_step, disable=not acc.is_main_process or c.disable_progress_bar,
+                   desc="rlvr")
+        while self.global_step < c.max_steps:
+            self.global_step += 1
+            metrics = {"step": self.global_step, "kl": None, **self.step()}
+            if c.log_completions_steps and self.global_step % c.log_completions_steps == 0:
+                self._log_completions(self.last_batch)
+            if c.eval_steps and self.global_step % c.eval_steps == 0 and self.eval_rows:
+                metrics["eval/accuracy"] = self._evaluate_at_step()
+            self._log(metrics)
+            bar.update(1)
+            bar.set_postfix(reward=f"{metrics['reward/mean']:.3f}", step_s=f"{metrics['time/step_s']:.2f}")
+            if c.save_steps and self.global_step % c.save_steps == 0 and self.global_step < c.max_steps:
+                save_checkpoint(acc, c.output_dir, self.global_step, self.model, self.tokenizer, self._trainer_state())
+        bar.close()
+        return self._finish(time.perf_counter() - start)
+
+    def _finish(self, seconds: float) -> dict:
+        c, acc = self.config, self.accelerator
+        summary = {"steps": self.global_step, "train_seconds": seconds}
+        if self.eval_rows:
+            evaluated = self.history.get("eval/accuracy", {})
+            after = evaluated.get(str(self.global_step))
+            if after is None:  # not already measured by eval_steps at this step
+                after = self._evaluate_at_step()
+                self._log({"step": self.global_step, "eval/accuracy": after})
+            summary |= {"eval/accuracy_before": self.history["eval/accuracy_before"], "eval/accuracy_after": after}
+        save_checkpoint(acc, c.output_dir, self.global_step, self.model, self.tokenizer, self._trainer_state())
+        if acc.is_main_process:
+            acc.unwrap_model(self.model).save_pretrained(c.output_dir)
+            self.tokenizer.save_pretrained(c.output_dir)
+            plot_training(self.metrics_log.path, os.path.join(c.output_dir, "training.png"))
+            with open(os.path.join(c.output_dir, "summary.json"), "w") as f:
+                json.dump(summary, f, indent=2)
+            if self.eval_rows:
+                print(f"[rlvr] held-out greedy accuracy: {summary['eval/accuracy_before']:.1%} -> "
+                      f"{summary['eval/accuracy_after']:.1%} after {self.global_step} steps "
+                      f"({seconds:.0f} s)", flush=True)
+        acc.end_training()
+        self.scorer.close()
+        return summary
+
+
+__all__ = ["RLTrainer", "import_reward"]

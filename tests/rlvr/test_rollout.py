@@ -1,0 +1,60 @@
+import torch
+
+from rlvr.data import format_prompt
+from rlvr.modeling import completion_logprobs, load_causal_lm, load_tokenizer
+from rlvr.rollout import HFGenerator, SamplingParams, completion_mask, sample_rollout
+from rlvr.toy import arithmetic_splits
+
+
+def test_completion_mask_through_first_eos():
+    ids = torch.tensor([[5, 1, 0, 0], [5, 6, 7, 8], [1, 0, 0, 0]])
+    mask, truncated = completion_mask(ids, eos_token_id=1)
+    assert mask.tolist() == [[1, 1, 0, 0], [1, 1, 1, 1], [1, 0, 0, 0]]
+    assert truncated.tolist() == [False, True, False]
+
+
+def _setup(toy_dir):
+    tok, model = load_tokenizer(toy_dir), load_causal_lm(toy_dir)
+    _, test = arithmetic_splits(0)
+    rows = test[:6]
+    return tok, model, rows, [format_prompt(tok, r["prompt"]) for r in rows]
+
+
+def test_groups_are_consecutive_and_sampling_is_seeded(toy_dir):
+    tok, model, rows, texts = _setup(toy_dir)
+    gen = HFGenerator(model, tok.pad_token_id, tok.eos_token_id, batch_size=7)
+    params = SamplingParams(max_new_tokens=6, temperature=1.0)
+    torch.manual_seed(0)
+    a = sample_rollout(gen, tok, texts, rows, 4, params, "cpu")
+    torch.manual_seed(0)
+    b = sample_rollout(gen, tok, texts, rows, 4, params, "cpu")
+    assert len(a) == 24 and a.completions == b.completions
+    assert a.rows[0:4] == [rows[0]] * 4 and a.prompts[4] == texts[1]
+    assert a.completion_ids.shape[1] <= 6 and (a.prompt_mask[:, -1] == 1).all()  # left-padded
+
+
+def test_training_logprobs_equal_the_sampling_distribution(toy_dir):
+    """The loss's forward (with position ids from the mask) sees exactly generate's logits."""
+    tok, model, rows, texts = _setup(toy_dir)
+    gen = HFGenerator(model, tok.pad_token_id, tok.eos_token_id)
+    r = sample_rollout(gen, tok, texts, rows, 2, SamplingParams(6), "cpu")
+    out = model.generate(input_ids=r.prompt_ids, attention_mask=r.prompt_mask, do_sample=False,
+                         max_new_tokens=r.completion_ids.shape[1], output_logits=True,
+                         return_dict_in_generate=True, pad_token_id=0, eos_token_id=1, min_new_tokens=0)
+    # teacher-force generate's own greedy tokens through completion_logprobs
+    greedy = out.sequences[:, r.prompt_ids.shape[1]:]
+    mask, _ = completion_mask(greedy, tok.eos_token_id)
+    expected = torch.log_softmax(torch.stack(out.logits, 1) / 0.7, -1).gather(-1, greedy.unsqueeze(-1)).squeeze(-1)
+    got = completion_logprobs(model, r.prompt_ids, r.prompt_mask, greedy, mask, temperature=0.7)
+    assert torch.allclose(got * mask, expected * mask, atol=1e-4)
+
+
+def test_generation_ignores_checkpoint_generation_config(toy_dir):
+    tok, model, rows, texts = _setup(toy_dir)
+    model.generation_config.repetition_penalty = 5.0  # must not leak into RL sampling
+    model.generation_config.max_new_tokens = 1
+    gen = HFGenerator(model, tok.pad_token_id, tok.eos_token_id)
+    r = sample_rollout(gen, tok, texts, rows, 1, SamplingParams(6, greedy=True), "cpu")
+    model.generation_config.repetition_penalty = 1.0
+    r2 = sample_rollout(gen, tok, texts, rows, 1, SamplingParams(6, greedy=True), "cpu")
+    assert r.completions == r2.completions and r.completion_ids.shape[1] > 1

@@ -1,0 +1,38 @@
+"""One GRPO update on a fixed batch; run under `accelerate launch` with 1 or 2 processes.
+
+    accelerate launch [--multi_gpu] --num_processes N tests/rlvr/trainers/dist_update.py OUT.pt
+
+Every process samples the same full batch (same seed), keeps its own prompts' groups, and takes
+one optimizer step (with gradient accumulation); the main process saves the new parameters.
+"""
+
+import sys
+
+import torch
+
+from rlvr.config import GRPOConfig
+from rlvr.trainers import GRPOTrainer
+from tests.conftest import TEST_SFT_STEPS
+
+
+def main(out_path: str) -> None:
+    config = GRPOConfig(model_name_or_path="toy", toy_sft_steps=TEST_SFT_STEPS, max_new_tokens=8,
+                        prompts_per_step=8, group_size=4, micro_batch_size=8, learning_rate=1e-3,
+                        num_eval_samples=0, report_to=["none"], output_dir="/tmp/unused", max_grad_norm=1.0)
+    trainer = GRPOTrainer(config)
+    acc = trainer.accelerator
+    rows = [trainer._row(i) for i in range(config.prompts_per_step)]
+    torch.manual_seed(1234)
+    batch = trainer.sample(rows)  # identical on every process
+    batch.rewards, batch.reward_per_func, _ = trainer.scorer(batch.prompts, batch.completions, batch.rows)
+    per_process = len(batch) // acc.num_processes
+    mine = batch.select(range(acc.process_index * per_process, (acc.process_index + 1) * per_process))
+    mine.advantages = trainer.compute_advantages(mine)
+    trainer.update(mine)
+    if acc.is_main_process:
+        torch.save({k: v.detach().clone() for k, v in acc.unwrap_model(trainer.model).state_dict().items()}, out_path)
+    acc.wait_for_everyone()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -1,0 +1,53 @@
+"""Real multi-process runs: `accelerate launch --multi_gpu --num_processes 2` starts two CPU
+processes with the gloo backend (`--cpu` would silently start one)."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from rlvr.tracking import read_jsonl
+from tests.conftest import TEST_SFT_STEPS
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+RECIPE = os.path.join(ROOT, "recipes", "toy", "grpo_arithmetic.yaml")
+
+
+def launch(args: list[str], processes: int, timeout: int = 600) -> subprocess.CompletedProcess:
+    multi = ["--multi_gpu"] if processes > 1 else []
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", *multi, "--num_processes", str(processes),
+           "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", *args]
+    env = {**os.environ, "PYTHONPATH": ROOT, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    return proc
+
+
+@pytest.mark.slow
+def test_two_processes_train_with_gloo(tmp_path, toy_dir):
+    out = tmp_path / "run"
+    proc = launch(["-m", "rlvr.train", "--config", RECIPE, "--max_steps", "3", "--output_dir", str(out),
+                   "--prompts_per_step", "4", "--group_size", "4", "--num_eval_samples", "16", "--report_to",
+                   "none", "--toy_sft_steps", str(TEST_SFT_STEPS), "--save_steps", "2"], processes=2)
+    assert "prompts_per_process=2" in proc.stdout
+    steps = [r for r in read_jsonl(out / "metrics.jsonl") if "reward/mean" in r]
+    assert [r["step"] for r in steps] == [1, 2, 3]
+    assert os.path.exists(out / "checkpoint-2" / "state" / "random_states_1.pkl")  # both ranks' RNG
+    assert os.path.exists(out / "summary.json")
+
+
+@pytest.mark.slow
+def test_one_update_gives_the_same_parameters_with_one_and_two_processes(tmp_path, toy_dir):
+    script = os.path.join("tests", "rlvr", "trainers", "dist_update.py")
+    launch([script, str(tmp_path / "one.pt")], processes=1)
+    launch([script, str(tmp_path / "two.pt")], processes=2)
+    one, two = torch.load(tmp_path / "one.pt"), torch.load(tmp_path / "two.pt")
+    from rlvr.modeling import load_causal_lm
+
+    initial = load_causal_lm(toy_dir).state_dict()
+    moved = max((one[k] - initial[k]).abs().max().item() for k in one)
+    assert moved > 1e-4  # the update really changed the weights
+    for k in one:
+        assert torch.allclose(one[k], two[k], atol=1e-5, rtol=1e-4), k

@@ -1,0 +1,175 @@
+"""The GRPO trainer end to end on the toy model: steps, outputs, options, resume, errors."""
+
+import json
+import os
+
+import pytest
+import torch
+
+from rlvr.config import ConfigError, GRPOConfig, parse_config
+from rlvr.data import DataError
+from rlvr.modeling import load_causal_lm
+from rlvr.scoring import RewardError
+from rlvr.tracking import read_jsonl
+from rlvr.trainers import GRPOTrainer
+from tests.conftest import TEST_SFT_STEPS, shared_data
+
+RECIPE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "recipes", "toy", "grpo_arithmetic.yaml")
+REQUIRED_KEYS = {"step", "reward/mean", "reward/accuracy_reward", "loss/policy", "kl", "time/rollout_s",
+                 "time/score_s", "time/update_s", "time/step_s", "tokens/s"}
+TIMING_KEYS = {"time/rollout_s", "time/score_s", "time/update_s", "time/step_s", "tokens/s"}
+
+
+def small_config(tmp_path, **overrides) -> GRPOConfig:
+    args = dict(model_name_or_path="toy", toy_sft_steps=TEST_SFT_STEPS, max_new_tokens=8, prompts_per_step=4,
+                group_size=4, learning_rate=1e-4, max_steps=3, num_eval_samples=16, report_to=["none"],
+                output_dir=str(tmp_path / "run"), disable_progress_bar=True, log_completions_steps=1)
+    args.update(overrides)
+    return GRPOConfig(**args)
+
+
+def test_a_few_steps_change_parameters_and_write_every_output(tmp_path, toy_dir):
+    config = small_config(tmp_path, save_steps=2, report_to=["tensorboard"])
+    before = load_causal_lm(toy_dir).state_dict()
+    summary = GRPOTrainer(config).train()
+    out = config.output_dir
+    records = read_jsonl(os.path.join(out, "metrics.jsonl"))
+    steps = [r for r in records if "reward/mean" in r]
+    assert [r["step"] for r in steps] == [1, 2, 3]
+    assert REQUIRED_KEYS <= set(steps[0])
+    assert set(summary) >= {"eval/accuracy_before", "eval/accuracy_after"}
+    assert json.load(open(os.path.join(out, "summary.json")))["steps"] == 3
+    assert len(read_jsonl(os.path.join(out, "completions.jsonl"))) == 3 * 4  # one per group per step
+    for name in ["training.png", "config.json", "model.safetensors", "checkpoint-2/trainer_state.json",
+                 "checkpoint-3/model.safetensors"]:
+        assert os.path.exists(os.path.join(out, name)), name
+    assert any(f.startswith("events.out.tfevents") for _, _, fs in os.walk(out) for f in fs)
+    after = load_causal_lm(out).state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+
+
+def test_recipe_parses_with_cli_overrides(tmp_path):
+    config = parse_config(GRPOConfig, ["--config", RECIPE, "--max_steps", "7", "--output_dir", str(tmp_path)])
+    assert config.max_steps == 7 and config.model_name_or_path == "toy" and config.group_size == 8
+    assert open(RECIPE).readline().startswith("# accelerate launch -m rlvr.train --config")
+
+
+@pytest.mark.parametrize("overrides", [
+    dict(kl_coef=0.05, kl_estimator="k3"),
+    dict(num_mini_batches=2, ppo_epochs=2, micro_batch_size=4, clip_high=0.28, dual_clip=3.0),
+    dict(dynamic_sampling=True, mask_truncated_completions=True, max_new_tokens=3),
+    dict(advantage_estimator="rloo", loss_aggregation="seq_mean", lr_scheduler_type="linear", warmup_steps=1),
+    dict(advantage_estimator="dr_grpo", loss_aggregation="constant_norm", reward_num_workers=2),
+], ids=["kl", "off_policy_minibatches", "dynamic_sampling", "rloo", "dr_grpo_pool"])
+def test_options_train_and_report(tmp_path, toy_dir, overrides):
+    config = small_config(tmp_path, max_steps=2, num_eval_samples=0, **overrides)
+    GRPOTrainer(config).train()
+    steps = [r for r in read_jsonl(os.path.join(config.output_dir, "metrics.jsonl")) if "reward/mean" in r]
+    assert len(steps) == 2
+    for r in steps:
+        assert r["loss/policy"] is not None and r["grad_norm"] is not None
+    if "kl_coef" in overrides:
+        assert all(r["kl"] is not None and r["kl"] >= 0 for r in steps)
+    if overrides.get("ppo_epochs") == 2:
+        assert steps[1]["policy/clip_frac"] >= 0
+    if overrides.get("dynamic_sampling"):
+        assert all(1 <= r["dynamic_sampling/rounds"] <= 5 for r in steps)
+
+
+def test_resume_reproduces_an_uninterrupted_run(tmp_path, toy_dir, monkeypatch):
+    full = small_config(tmp_path / "full", max_steps=4, save_steps=2, num_eval_samples=0)
+    GRPOTrainer(full).train()
+    expected = read_jsonl(os.path.join(full.output_dir, "metrics.jsonl"))
+
+    # The same run crashes in step 3 (its reward raises on the 3rd call), then resumes from step 2.
+    monkeypatch.setenv("RLVR_CRASH_COUNTER", str(tmp_path / "calls"))
+    monkeypatch.setenv("RLVR_CRASH_AFTER", "2")
+    crash = "tests.rlvr.reward_fixtures:crash_after_reward"
+    crashed = small_config(tmp_path / "crash", max_steps=4, save_steps=2, num_eval_samples=0,
+                           reward_funcs=[crash])
+    with pytest.raises(RewardError, match="crash_after_reward"):
+        GRPOTrainer(crashed).train()
+    monkeypatch.setenv("RLVR_CRASH_AFTER", "1000")
+    resumed = small_config(tmp_path / "crash", max_steps=4, save_steps=2, num_eval_samples=0,
+                           reward_funcs=[crash], resume_from_checkpoint="latest")
+    GRPOTrainer(resumed).train()
+    got = read_jsonl(os.path.join(resumed.output_dir, "metrics.jsonl"))
+
+    def comparable(records):
+        return [{k.replace("crash_after_reward", "accuracy_reward"): v for k, v in r.items() if k not in TIMING_KEYS}
+                for r in records]
+
+    assert [r["step"] for r in got] == [1, 2, 3, 4]
+    assert comparable(got) == comparable(expected)
+
+
+def test_failing_reward_stops_training_with_its_name(tmp_path, toy_dir):
+    config = small_config(tmp_path, reward_funcs=["rewards.math:accuracy_reward",
+                                                  "tests.rlvr.reward_fixtures:raising_reward"])
+    with pytest.raises(RewardError, match="raising_reward"):
+        GRPOTrainer(config).train()
+
+
+def test_failing_reward_can_be_scored_none_and_counted(tmp_path, toy_dir):
+    config = small_config(tmp_path, max_steps=2, num_eval_samples=0, reward_on_error="none",
+                          reward_funcs=["rewards.math:accuracy_reward", "tests.rlvr.reward_fixtures:raising_reward"])
+    GRPOTrainer(config).train()
+    steps = [r for r in read_jsonl(os.path.join(config.output_dir, "metrics.jsonl")) if "reward/mean" in r]
+    assert all(r["reward_errors/raising_reward"] == 1.0 for r in steps)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (dict(group_size=1), "group_size must be >= 2"),
+    (dict(max_new_tokens=0), "max_new_tokens must be >= 1"),
+    (dict(reward_weights=[1.0, 2.0]), "reward_weights has 2 entries for 1 reward_funcs"),
+    (dict(dual_clip=0.5), "dual_clip must be > 1"),
+    (dict(temperature=0.0), "temperature must be > 0"),
+])
+def test_bad_config_values(tmp_path, overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        small_config(tmp_path, **overrides)
+
+
+def test_derived_sizes_are_checked(tmp_path):
+    config = small_config(tmp_path, prompts_per_step=3, num_mini_batches=4, micro_batch_size=5)
+    with pytest.raises(ConfigError, match="divisible by the 2 processes"):
+        config.sizes(2)
+    with pytest.raises(ConfigError, match="divisible by micro_batch_size=5"):
+        small_config(tmp_path, prompts_per_step=4, group_size=4, micro_batch_size=5).sizes(1)
+    sizes = small_config(tmp_path, prompts_per_step=8, group_size=4, num_mini_batches=2, micro_batch_size=4).sizes(2)
+    assert (sizes.prompts_per_process, sizes.mini_batch_size, sizes.grad_accum_steps) == (4, 8, 2)
+
+
+def test_unknown_yaml_key_and_unknown_reward(tmp_path):
+    recipe = tmp_path / "bad.yaml"
+    recipe.write_text("max_steps: 3\nlearning_rat: 0.1\n")
+    with pytest.raises(ValueError, match="learning_rat"):
+        parse_config(GRPOConfig, ["--config", str(recipe)])
+    with pytest.raises(ValueError, match="cannot import reward function 'rewards.math:nope'"):
+        GRPOTrainer(small_config(tmp_path, reward_funcs=["rewards.math:nope"]))
+
+
+@pytest.mark.parametrize("rows, message", [
+    ([], "data.jsonl' is empty"),
+    ([{"prompt": "1+1=?", "answer": "2"}, {"prompt": "", "answer": "3"}], "row 1, column 'prompt': the prompt is empty"),
+    ([{"question": "1+1=?", "answer": "2"}], "has no column 'prompt'"),
+    ([{"prompt": [{"content": "hi"}], "answer": "2"}], "row 0, column 'prompt': a chat prompt must be"),
+    ([{"prompt": "1+1=?", "answer": "2"}, {"prompt": "2+2=?", "answer": None}], "row 1, column 'answer'"),
+])
+def test_bad_data_names_row_and_column(tmp_path, toy_dir, rows, message):
+    path = tmp_path / "data.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(DataError, match=message):
+        GRPOTrainer(small_config(tmp_path, dataset=str(path), reward_columns=["answer"], num_eval_samples=0))
+
+
+def test_trains_on_real_gsm8k_format(tmp_path, toy_dir):
+    data = str(shared_data("gsm8k_test.jsonl"))
+    config = small_config(tmp_path, dataset=data, eval_dataset=data, prompt_column="question", max_steps=1,
+                          num_eval_samples=4, max_new_tokens=12, system_prompt="Solve it. End with #### <number>.")
+    trainer = GRPOTrainer(config)
+    assert trainer.reward_columns == ["answer"]
+    summary = trainer.train()
+    assert summary["eval/accuracy_after"] == 0.0  # a 1M-parameter arithmetic model cannot do GSM8K
+    sample = read_jsonl(os.path.join(config.output_dir, "completions.jsonl"))[0]
+    assert sample["prompt"].startswith("Solve it. End with #### <number>.\nQ: ")
