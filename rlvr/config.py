@@ -132,7 +132,9 @@ class RLConfig:
         if mini % micro:
             raise ConfigError(f"a mini-batch of {mini} completions per process must be divisible by "
                               f"micro_batch_size={micro}")
-        return BatchSizes(prompts, completions, mini, micro, mini // micro)
+        # Micro-batches of whole groups run each prompt once (shared-prefix forward).
+        share = self.group_size if micro % self.group_size == 0 else 1
+        return BatchSizes(prompts, completions, mini, micro, mini // micro, share)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
@@ -145,6 +147,7 @@ class BatchSizes:
     mini_batch_size: int  # completions per optimizer step, per process
     micro_batch_size: int  # completions per forward/backward
     grad_accum_steps: int  # micro-batches per optimizer step
+    prefix_share: int  # rows per shared prompt forward: group_size when micro-batches hold whole groups
 
 
 @dataclass

@@ -37,13 +37,17 @@ def load_causal_lm(path: str, dtype: str = "float32"):
 
 
 def completion_logprobs(model, prompt_ids: Tensor, prompt_mask: Tensor, completion_ids: Tensor,
-                        completion_mask: Tensor, temperature: float = 1.0) -> Tensor:
+                        completion_mask: Tensor, temperature: float = 1.0, group_size: int = 1) -> Tensor:
     """log π(a_t | s_t) of each completion token at ``temperature`` -> (N, T).
 
     Position ids are counted from the first real token, as ``generate`` does for left-padded
-    prompts, so these log-probabilities match the sampling distribution. Only the T + 1 last
-    positions' logits are computed.
+    prompts, so these log-probabilities match the sampling distribution. With ``group_size`` G > 1
+    the rows come in groups of G that share one prompt: the prompt is run once per group and its
+    KV cache repeated, which gives the same values and gradients with G times less prompt work.
     """
+    if group_size > 1:
+        return _grouped_completion_logprobs(model, prompt_ids, prompt_mask, completion_ids, completion_mask,
+                                            temperature, group_size)
     input_ids = torch.cat([prompt_ids, completion_ids], dim=1)
     attention_mask = torch.cat([prompt_mask, completion_mask], dim=1)
     position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
@@ -51,3 +55,20 @@ def completion_logprobs(model, prompt_ids: Tensor, prompt_mask: Tensor, completi
     logits = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
                    logits_to_keep=width + 1, use_cache=False).logits[:, :-1]
     return selective_logprobs(logits / temperature, completion_ids)
+
+
+def _grouped_completion_logprobs(model, prompt_ids, prompt_mask, completion_ids, completion_mask, temperature,
+                                 group_size):
+    p_ids, p_mask = prompt_ids[::group_size], prompt_mask[::group_size]
+    prompt_out = model(input_ids=p_ids, attention_mask=p_mask, position_ids=(p_mask.cumsum(-1) - 1).clamp(min=0),
+                       use_cache=True, logits_to_keep=1)
+    cache = prompt_out.past_key_values
+    cache.batch_repeat_interleave(group_size)  # differentiable: gradients of all G rows reach the prompt
+    first = prompt_out.logits[:, -1:].repeat_interleave(group_size, 0)  # predicts completion token 0
+    if completion_ids.shape[1] == 1:
+        return selective_logprobs(first / temperature, completion_ids)
+    attention_mask = torch.cat([prompt_mask, completion_mask], dim=1)[:, :-1]
+    positions = prompt_mask.sum(-1, keepdim=True) + torch.arange(completion_ids.shape[1], device=prompt_ids.device)
+    rest = model(input_ids=completion_ids[:, :-1], attention_mask=attention_mask, position_ids=positions[:, :-1],
+                 past_key_values=cache, use_cache=True).logits
+    return selective_logprobs(torch.cat([first, rest], dim=1) / temperature, completion_ids)

@@ -26,8 +26,9 @@ class SamplingParams:
 
 
 class Generator(Protocol):
-    def generate(self, prompt_ids: Tensor, prompt_mask: Tensor, params: SamplingParams) -> Tensor:
-        """Left-padded prompts (N, P) -> completion ids (N, T), right-padded with pad after eos."""
+    def generate(self, prompt_ids: Tensor, prompt_mask: Tensor, group_size: int, params: SamplingParams) -> Tensor:
+        """B left-padded prompts (B, P) -> B * group_size completions (B * G, T), the G samples of
+        a prompt consecutive, right-padded with pad after eos."""
         ...
 
 
@@ -57,16 +58,19 @@ class HFGenerator:
         )
 
     @torch.no_grad()
-    def generate(self, prompt_ids: Tensor, prompt_mask: Tensor, params: SamplingParams) -> Tensor:
+    def generate(self, prompt_ids: Tensor, prompt_mask: Tensor, group_size: int, params: SamplingParams) -> Tensor:
         config = self._config(params)
         was_training = self.model.training
         self.model.eval()
-        step = self.batch_size or len(prompt_ids)
+        step = max(1, (self.batch_size or len(prompt_ids) * group_size) // group_size)  # whole groups
         chunks = []
         try:
             for start in range(0, len(prompt_ids), step):
                 ids, mask = prompt_ids[start : start + step], prompt_mask[start : start + step]
-                out = self.model.generate(input_ids=ids, attention_mask=mask, generation_config=config,
+                cache = self._shared_prefix(ids, mask, group_size)
+                out = self.model.generate(input_ids=ids.repeat_interleave(group_size, 0),
+                                          attention_mask=mask.repeat_interleave(group_size, 0),
+                                          past_key_values=cache, generation_config=config,
                                           synced_gpus=self.synced_gpus)
                 chunks.append(out[:, ids.shape[1] :])
         finally:
@@ -74,6 +78,18 @@ class HFGenerator:
         width = max(c.shape[1] for c in chunks)
         return torch.cat([torch.nn.functional.pad(c, (0, width - c.shape[1]), value=self.pad_token_id)
                           for c in chunks])
+
+    def _shared_prefix(self, ids: Tensor, mask: Tensor, group_size: int):
+        """The KV cache of all prompt tokens but the last, computed once per prompt and repeated
+        for its G samples (``generate`` would run the prompt G times); ``generate`` then feeds the
+        last prompt token itself. Sampling is unchanged: only duplicate work is skipped."""
+        if group_size == 1 or ids.shape[1] < 2:
+            return None
+        head = mask[:, :-1]
+        out = self.model(input_ids=ids[:, :-1], attention_mask=head, position_ids=(head.cumsum(-1) - 1).clamp(min=0),
+                         use_cache=True)
+        out.past_key_values.batch_repeat_interleave(group_size)
+        return out.past_key_values
 
 
 def encode_prompts(tokenizer, texts: list[str], device: torch.device | str = "cpu",
@@ -106,14 +122,15 @@ def sample_rollout(generator: Generator, tokenizer, prompt_texts: list[str], row
                    group_size: int, params: SamplingParams, device, max_prompt_length: int | None = None
                    ) -> Rollout:
     """Sample ``group_size`` completions for each prompt; the G copies of a prompt are consecutive."""
-    texts = [t for t in prompt_texts for _ in range(group_size)]
-    prompt_ids, prompt_mask = encode_prompts(tokenizer, texts, device, max_prompt_length)
-    completion_ids = generator.generate(prompt_ids, prompt_mask, params)
+    unique_ids, unique_mask = encode_prompts(tokenizer, prompt_texts, device, max_prompt_length)
+    completion_ids = generator.generate(unique_ids, unique_mask, group_size, params)
     mask, truncated = completion_mask(completion_ids, tokenizer.eos_token_id)
     decoded = tokenizer.batch_decode(completion_ids * mask + tokenizer.pad_token_id * (1 - mask),
                                      skip_special_tokens=True)
     return Rollout(
-        prompt_ids=prompt_ids, prompt_mask=prompt_mask, completion_ids=completion_ids,
-        completion_mask=mask, is_truncated=truncated, prompts=texts, completions=decoded,
+        prompt_ids=unique_ids.repeat_interleave(group_size, 0),
+        prompt_mask=unique_mask.repeat_interleave(group_size, 0), completion_ids=completion_ids,
+        completion_mask=mask, is_truncated=truncated,
+        prompts=[t for t in prompt_texts for _ in range(group_size)], completions=decoded,
         rows=[r for r in rows for _ in range(group_size)],
     )

@@ -58,3 +58,36 @@ def test_generation_ignores_checkpoint_generation_config(toy_dir):
     model.generation_config.repetition_penalty = 1.0
     r2 = sample_rollout(gen, tok, texts, rows, 1, SamplingParams(6, greedy=True), "cpu")
     assert r.completions == r2.completions and r.completion_ids.shape[1] > 1
+
+
+def test_shared_prefix_logprobs_and_gradients_equal_the_plain_forward(toy_dir):
+    tok, model, rows, texts = _setup(toy_dir)
+    texts[0] = "Q: 1+1=? A:"  # a shorter prompt: left padding inside the batch
+    gen = HFGenerator(model, tok.pad_token_id, tok.eos_token_id)
+    r = sample_rollout(gen, tok, texts, rows, 4, SamplingParams(6), "cpu")
+    args = (r.prompt_ids, r.prompt_mask, r.completion_ids, r.completion_mask)
+    mask = r.completion_mask.bool()
+    model.train()
+    plain = completion_logprobs(model, *args, temperature=0.9)
+    shared = completion_logprobs(model, *args, temperature=0.9, group_size=4)
+    assert torch.allclose(plain[mask], shared[mask], atol=1e-4)
+    params = list(model.parameters())
+    g_plain = torch.autograd.grad((plain * mask).sum(), params)
+    g_shared = torch.autograd.grad((shared * mask).sum(), params)
+    for a, b in zip(g_plain, g_shared):
+        assert torch.allclose(a, b, atol=1e-3, rtol=1e-3)
+
+
+def test_shared_prefix_sampling_equals_plain_generate(toy_dir):
+    tok, model, rows, texts = _setup(toy_dir)
+    texts[0] = "Q: 1+1=? A:"
+    gen = HFGenerator(model, tok.pad_token_id, tok.eos_token_id)
+    from rlvr.rollout import encode_prompts
+
+    ids, mask = encode_prompts(tok, texts)
+    torch.manual_seed(3)
+    shared = gen.generate(ids, mask, 4, SamplingParams(6))
+    torch.manual_seed(3)
+    plain = model.generate(input_ids=ids.repeat_interleave(4, 0), attention_mask=mask.repeat_interleave(4, 0),
+                           generation_config=gen._config(SamplingParams(6)))[:, ids.shape[1]:]
+    assert torch.equal(shared, plain)
