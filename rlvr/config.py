@@ -26,7 +26,7 @@ class RLConfig:
     # --- model ---
     model_name_or_path: str = _f("toy", "Hub name or local folder of the policy; 'toy' builds (or reuses) "
                                         "the offline tiny model of rlvr.toy.")
-    toy_sft_steps: int = _f(400, "Supervised warm-start steps for model_name_or_path=toy.")
+    toy_sft_steps: int = _f(500, "Supervised warm-start steps for model_name_or_path=toy.")
     toy_size: Literal["tiny", "20m"] = _f("tiny", "Toy model size for model_name_or_path=toy.")
     dtype: Literal["float32", "bfloat16", "float16"] = _f("float32", "Weights dtype when loading.")
     # --- data ---
@@ -62,6 +62,9 @@ class RLConfig:
     top_p: float = _f(1.0, "Nucleus sampling threshold.")
     top_k: int = _f(0, "Top-k sampling (0: off).")
     generation_batch_size: int | None = _f(None, "Most sequences generated at once (default: all).")
+    generation_backend: Literal["rlvr", "hf"] = _f(
+        "rlvr", "rlvr: lean KV-cache sampling loop (same tokens as generate, less overhead); hf: "
+                "transformers generate (any model, synced_gpus for ZeRO-3).")
     dynamic_sampling: bool = _f(False, "Drop groups whose rewards are all equal and sample new prompts "
                                        "to refill (DAPO).")
     max_resample_rounds: int = _f(4, "Extra sampling rounds allowed per step by dynamic_sampling.")

@@ -126,17 +126,17 @@ def held_out_accuracy(model, tokenizer, seed: int = 0) -> float:
     from rewards.math import accuracy_reward
     from rlvr.data import format_prompt
     from rlvr.evaluation import greedy_accuracy
-    from rlvr.rollout import HFGenerator
+    from rlvr.rollout import KVCacheSampler
 
     _, test = arithmetic_splits(seed)
-    generator = HFGenerator(model, tokenizer.pad_token_id, tokenizer.eos_token_id)
+    generator = KVCacheSampler(model, tokenizer.pad_token_id, tokenizer.eos_token_id)
     texts = [format_prompt(tokenizer, r["prompt"]) for r in test]
     accuracy, _ = greedy_accuracy(generator, tokenizer, texts, test, accuracy_reward, max_new_tokens=8,
                                   device="cpu")
     return accuracy
 
 
-def build_toy(output_dir: str, sft_steps: int = 400, seed: int = 0, size: str = "tiny") -> dict:
+def build_toy(output_dir: str, sft_steps: int = 500, seed: int = 0, size: str = "tiny") -> dict:
     """Build, warm-start and save the toy model; returns its info (also saved as rlvr_toy.json).
 
     Written to a temporary sibling folder and renamed, so a crash never leaves a half-built cache.
@@ -172,7 +172,7 @@ def cache_dir() -> str:
     return os.environ.get("RLVR_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "rlvr"))
 
 
-def ensure_toy(sft_steps: int = 400, seed: int = 0, size: str = "tiny") -> str:
+def ensure_toy(sft_steps: int = 500, seed: int = 0, size: str = "tiny") -> str:
     """The cached toy model folder for these settings, built on first use."""
     path = os.path.join(cache_dir(), f"toy-{size}-sft{sft_steps}-seed{seed}")
     if not os.path.exists(os.path.join(path, TOY_MARKER)):
@@ -183,7 +183,7 @@ def ensure_toy(sft_steps: int = 400, seed: int = 0, size: str = "tiny") -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--output_dir", required=True)
-    parser.add_argument("--sft_steps", type=int, default=400, help="supervised warm-start steps")
+    parser.add_argument("--sft_steps", type=int, default=500, help="supervised warm-start steps")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--size", choices=sorted(SIZES), default="tiny")
     args = parser.parse_args(argv)

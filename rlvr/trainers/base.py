@@ -28,7 +28,7 @@ from rlvr.config import RLConfig
 from rlvr.data import PromptSampler, format_prompt, load_rows, validate_rows
 from rlvr.evaluation import greedy_accuracy
 from rlvr.modeling import completion_logprobs, load_causal_lm, load_tokenizer
-from rlvr.rollout import HFGenerator, SamplingParams, sample_rollout
+from rlvr.rollout import GENERATORS, SamplingParams, sample_rollout
 from rlvr.scoring import Scorer, reward_name
 from rlvr.tracking import JsonlLog, plot_training
 from rlvr.types import Rollout, cat_rollouts
@@ -107,8 +107,9 @@ class RLTrainer:
         if self.ref_model is not None:
             self.ref_model = self.accelerator.prepare_model(self.ref_model, evaluation_mode=True)
         self.accelerator.register_for_checkpointing(self.sampler)
-        self.generator = HFGenerator(self.accelerator.unwrap_model(self.model), self.tokenizer.pad_token_id,
-                                     self.tokenizer.eos_token_id, c.generation_batch_size)
+        self.generator = GENERATORS[c.generation_backend](
+            self.accelerator.unwrap_model(self.model), self.tokenizer.pad_token_id, self.tokenizer.eos_token_id,
+            batch_size=c.generation_batch_size)
         self.sampling = SamplingParams(c.max_new_tokens, c.temperature, c.top_p, c.top_k)
         self.advantage_fn = A.ADVANTAGE_ESTIMATORS[getattr(c, "advantage_estimator", "grpo")]
         self.kl_fn = A.KL_ESTIMATORS[c.kl_estimator]

@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from rlvr.data import format_prompt
@@ -91,3 +92,18 @@ def test_shared_prefix_sampling_equals_plain_generate(toy_dir):
     plain = model.generate(input_ids=ids.repeat_interleave(4, 0), attention_mask=mask.repeat_interleave(4, 0),
                            generation_config=gen._config(SamplingParams(6)))[:, ids.shape[1]:]
     assert torch.equal(shared, plain)
+
+
+@pytest.mark.parametrize("params", [SamplingParams(6), SamplingParams(6, temperature=0.7, top_p=0.9, top_k=20),
+                                    SamplingParams(6, greedy=True)], ids=["sample", "warped", "greedy"])
+def test_kv_cache_sampler_draws_the_same_tokens_as_generate(toy_dir, params):
+    tok, model, rows, texts = _setup(toy_dir)
+    texts[0] = "Q: 1+1=? A:"
+    from rlvr.rollout import KVCacheSampler, encode_prompts
+
+    ids, mask = encode_prompts(tok, texts)
+    torch.manual_seed(11)
+    expected = HFGenerator(model, tok.pad_token_id, tok.eos_token_id).generate(ids, mask, 4, params)
+    torch.manual_seed(11)
+    got = KVCacheSampler(model, tok.pad_token_id, tok.eos_token_id).generate(ids, mask, 4, params)
+    assert torch.equal(got, expected)
