@@ -59,6 +59,14 @@ def rloo_advantages(rewards: Tensor) -> Tensor:
     return torch.where(~torch.isnan(rewards) & (count >= 2), adv, torch.zeros_like(adv))
 
 
+def has_reward_spread(rewards: Tensor) -> Tensor:
+    """(B, G) -> (B,) bool: the group's scored rewards are not all equal, so its advantages are
+    not all zero (DAPO's dynamic sampling keeps only such groups). NaN rewards are ignored."""
+    highest = torch.nan_to_num(rewards, nan=float("-inf")).amax(-1)
+    lowest = torch.nan_to_num(rewards, nan=float("inf")).amin(-1)
+    return highest > lowest
+
+
 # --------------------------------------------------------------------------------------------
 # Log-probabilities, policy loss, KL
 # --------------------------------------------------------------------------------------------

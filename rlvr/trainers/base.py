@@ -180,13 +180,11 @@ class RLTrainer:
                 metrics = score_metrics | self._rollout_metrics(rollout)
             if not c.dynamic_sampling:
                 return rollout, metrics
-            grouped = rollout.rewards.view(-1, c.group_size)
-            spread = torch.nan_to_num(grouped, nan=float("inf")).amax(-1) > torch.nan_to_num(
-                grouped, nan=float("-inf")).amin(-1)  # NaN counts as equal to anything
+            spread = A.has_reward_spread(rollout.rewards.view(-1, c.group_size))
             for g, informative in enumerate(spread.tolist()):
                 group = rollout.select(range(g * c.group_size, (g + 1) * c.group_size))
                 (kept if informative else dropped).append(group)
-            missing = torch.tensor(max(0, s.prompts_per_process - len(kept)))
+            missing = torch.tensor(max(0, s.prompts_per_process - len(kept)), device=acc.device)
             if acc.reduce(missing, "max").item() == 0:
                 break
         groups = (kept + dropped)[: s.prompts_per_process]  # short after the last round: pad with dropped

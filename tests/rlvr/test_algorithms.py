@@ -185,3 +185,10 @@ def test_selective_logprobs_equals_log_softmax_gather():
 def test_masked_mean():
     assert A.masked_mean(torch.tensor([1.0, 5.0, 3.0]), torch.tensor([1, 0, 1])).item() == 2.0
     assert A.masked_mean(torch.tensor([1.0]), torch.tensor([0])).item() == 0.0
+
+
+def test_has_reward_spread_ignores_nan():
+    rewards = torch.tensor([[1.0, 0.0, 1.0], [1.0, 1.0, 1.0], [1.0, NAN, 1.0], [NAN, NAN, NAN], [0.0, NAN, 1.0]])
+    assert A.has_reward_spread(rewards).tolist() == [True, False, False, False, True]
+    for fn in A.ADVANTAGE_ESTIMATORS.values():  # exactly the groups whose advantages are not all zero
+        assert ((fn(rewards) != 0).any(-1) == A.has_reward_spread(rewards)).all()
