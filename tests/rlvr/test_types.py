@@ -1,0 +1,26 @@
+import torch
+
+from rlvr.types import Rollout, cat_rollouts
+
+
+def _rollout(prompt_width, completion_width, n=2, fill=5):
+    return Rollout(
+        prompt_ids=torch.full((n, prompt_width), fill), prompt_mask=torch.ones(n, prompt_width, dtype=torch.long),
+        completion_ids=torch.full((n, completion_width), fill), completion_mask=torch.ones(n, completion_width,
+                                                                                          dtype=torch.long),
+        is_truncated=torch.zeros(n, dtype=torch.bool), prompts=["p"] * n, completions=["c"] * n, rows=[{}] * n,
+        rewards=torch.arange(n, dtype=torch.float))
+
+
+def test_cat_rollouts_pads_prompts_left_and_completions_right():
+    out = cat_rollouts([_rollout(3, 2), _rollout(1, 4, fill=7)], pad_token_id=0)
+    assert out.prompt_ids.tolist()[2] == [0, 0, 7] and out.prompt_mask.tolist()[2] == [0, 0, 1]
+    assert out.completion_ids.tolist()[0] == [5, 5, 0, 0] and out.completion_mask.tolist()[0] == [1, 1, 0, 0]
+    assert out.rewards.tolist() == [0.0, 1.0, 0.0, 1.0] and len(out.prompts) == 4 and out.old_logprobs is None
+
+
+def test_select_takes_rows_of_every_field():
+    r = _rollout(2, 2, n=4)
+    r.completions = ["a", "b", "c", "d"]
+    s = r.select([3, 1])
+    assert s.completions == ["d", "b"] and s.rewards.tolist() == [3.0, 1.0] and len(s) == 2
