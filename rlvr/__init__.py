@@ -7,8 +7,8 @@ for importing the trainers, accelerate and deepspeed.
 import importlib
 
 __version__ = "0.1.0"
-_EXPORTS = {"GRPOConfig": "rlvr.config", "RLConfig": "rlvr.config", "GRPOTrainer": "rlvr.trainers",
-            "RLTrainer": "rlvr.trainers"}
+_EXPORTS = {"GRPOConfig": "rlvr.config", "PPOConfig": "rlvr.config", "RLConfig": "rlvr.config",
+            "GRPOTrainer": "rlvr.trainers", "PPOTrainer": "rlvr.trainers", "RLTrainer": "rlvr.trainers"}
 __all__ = sorted(_EXPORTS)
 
 

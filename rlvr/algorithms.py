@@ -68,6 +68,83 @@ def has_reward_spread(rewards: Tensor) -> Tensor:
 
 
 # --------------------------------------------------------------------------------------------
+# Token-level advantages with a critic (PPO)
+# --------------------------------------------------------------------------------------------
+
+
+def token_rewards(scores: Tensor, mask: Tensor, kl_per_token: Tensor | None = None,
+                  kl_coef: Tensor | float = 0.0) -> Tensor:
+    """Per-token rewards (N, T): ``-kl_coef * kl_t`` on every token (classic RLHF PPO, Ziegler et
+    al. 2019) plus the verifiable score on the last valid token. scores: (N,); mask: (N, T), each
+    row's valid tokens a prefix. NaN scores add nothing (the trainer masks such rows out)."""
+    rewards = torch.zeros(mask.shape, dtype=torch.float32, device=mask.device)
+    if kl_per_token is not None:
+        rewards = rewards - kl_coef * kl_per_token.float() * mask
+    last = (mask.sum(-1) - 1).clamp(min=0)
+    final = torch.nan_to_num(scores.float(), nan=0.0) * (mask.sum(-1) > 0)
+    return rewards.scatter_add(1, last.unsqueeze(1), final.unsqueeze(1))
+
+
+def gae(rewards: Tensor, values: Tensor, mask: Tensor, gamma: float = 1.0, lam: float = 0.95
+        ) -> tuple[Tensor, Tensor]:
+    """Generalized advantage estimation (Schulman et al. 2016), the episode ending after the last
+    valid token (no bootstrap beyond it).
+
+    rewards, values, mask: (N, T), valid tokens a prefix of each row. Returns (advantages,
+    returns), both (N, T) and zero on padding; returns = advantages + values (the critic's target).
+    ``δ_t = r_t + γ V_{t+1} - V_t``, ``A_t = δ_t + γ λ A_{t+1}``.
+    """
+    mask = mask.to(values.dtype)
+    values = values * mask
+    advantages = torch.zeros_like(values)
+    running = torch.zeros_like(values[:, 0])
+    for t in reversed(range(values.shape[1])):
+        next_value = values[:, t + 1] if t + 1 < values.shape[1] else torch.zeros_like(running)
+        delta = rewards[:, t] + gamma * next_value - values[:, t]
+        running = (delta + gamma * lam * running) * mask[:, t]
+        advantages[:, t] = running
+    return advantages, (advantages + values) * mask
+
+
+def masked_whiten(values: Tensor, mask: Tensor, shift_mean: bool = True, eps: float = 1e-8) -> Tensor:
+    """Normalise ``values`` to unit variance (and zero mean) over the positions where mask is 1."""
+    mask = mask.to(values.dtype)
+    mean = masked_mean(values, mask)
+    var = masked_mean((values - mean) ** 2, mask)
+    whitened = (values - mean) * torch.rsqrt(var + eps)
+    if not shift_mean:
+        whitened = whitened + mean
+    return whitened * mask
+
+
+def value_loss(values: Tensor, old_values: Tensor, returns: Tensor, clip: float | None = None
+               ) -> tuple[Tensor, Tensor]:
+    """Per-token critic loss ``½ (V - R)²``, with PPO's value clipping when ``clip`` is set:
+    ``½ max((V - R)², (clip(V, V_old ± clip) - R)²)``. Returns (loss (N, T), is_clipped (N, T))."""
+    loss = 0.5 * (values - returns) ** 2
+    if clip is None:
+        return loss, torch.zeros_like(loss, dtype=torch.bool)
+    clipped_values = old_values + torch.clamp(values - old_values, -clip, clip)
+    clipped_loss = 0.5 * (clipped_values - returns) ** 2
+    return torch.maximum(loss, clipped_loss), clipped_loss > loss
+
+
+def explained_variance(values: Tensor, returns: Tensor, mask: Tensor) -> Tensor:
+    """1 - Var[R - V] / Var[R] over valid tokens: 1 is a perfect critic, 0 no better than a constant."""
+    var_returns = masked_mean((returns - masked_mean(returns, mask)) ** 2, mask)
+    residual = returns - values
+    var_residual = masked_mean((residual - masked_mean(residual, mask)) ** 2, mask)
+    return 1.0 - var_residual / var_returns.clamp(min=1e-8)
+
+
+def adaptive_kl_coef(coef: float, observed_kl: float, target: float, horizon: int, n_steps: int = 1) -> float:
+    """Proportional KL controller (Ziegler et al. 2019, sec. 2.2): move the coefficient so the
+    observed KL tracks ``target``, by at most ±20% of the error per ``horizon`` samples."""
+    error = min(max(observed_kl / target - 1.0, -0.2), 0.2)
+    return coef * (1.0 + error * n_steps / horizon)
+
+
+# --------------------------------------------------------------------------------------------
 # Log-probabilities, policy loss, KL
 # --------------------------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ def _f(default, help: str, **kw):
 
 @dataclass
 class RLConfig:
+    algorithm: str = _f("grpo", "grpo or ppo: which trainer rlvr.train runs.")
     # --- model ---
     model_name_or_path: str = _f("toy", "Hub name or local folder of the policy; 'toy' builds (or reuses) "
                                         "the offline tiny model of rlvr.toy.")
@@ -102,8 +103,6 @@ class RLConfig:
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.group_size < 2:
-            raise ConfigError("group_size must be >= 2: group advantages compare completions of a prompt")
         if self.temperature <= 0:
             raise ConfigError(f"temperature must be > 0 for sampling, got {self.temperature}")
         if self.micro_batch_size is not None and self.micro_batch_size < 1:
@@ -158,16 +157,70 @@ class GRPOConfig(RLConfig):
     advantage_estimator: Literal["grpo", "dr_grpo", "rloo"] = _f(
         "grpo", "grpo (std-normalised), dr_grpo (mean-centred) or rloo (leave-one-out baseline).")
 
+    algorithm: Literal["grpo"] = _f("grpo", "grpo or ppo: which trainer rlvr.train runs.")
+
     def __post_init__(self):
         super().__post_init__()
+        if self.group_size < 2:
+            raise ConfigError("group_size must be >= 2: group advantages compare completions of a prompt")
         if self.advantage_estimator not in ADVANTAGE_ESTIMATORS:
             raise ConfigError(f"advantage_estimator must be one of {sorted(ADVANTAGE_ESTIMATORS)}, "
                               f"got {self.advantage_estimator!r}")
 
 
-def parse_config(config_cls=GRPOConfig, args: list[str] | None = None):
-    """``--config recipe.yaml`` plus ``--key value`` overrides -> a config instance."""
+@dataclass
+class PPOConfig(RLConfig):
+    algorithm: Literal["ppo"] = _f("ppo", "grpo or ppo: which trainer rlvr.train runs.")
+    critic_model_name_or_path: str | None = _f(None, "Critic backbone (Hub name or folder); default: a copy "
+                                                     "of the policy. A scalar value head is added on top.")
+    critic_learning_rate: float = _f(1e-5, "Critic AdamW learning rate.")
+    critic_warmup_steps: int = _f(0, "First RL steps that update only the critic (the policy waits for "
+                                     "useful values).")
+    value_clip: float | None = _f(0.2, "Value clipping range around the rollout-time values (None: off).")
+    gamma: float = _f(1.0, "Discount factor of GAE.")
+    lam: float = _f(0.95, "GAE lambda (bias-variance trade-off of the advantage).")
+    whiten_advantages: bool = _f(True, "Normalise advantages over the valid tokens of each batch.")
+    kl_in_reward: bool = _f(True, "Put -kl_coef * KL in the per-token reward (classic RLHF PPO) instead of "
+                                  "adding kl_coef * KL to the loss.")
+    kl_target: float | None = _f(None, "Adapt kl_coef so the per-sequence KL tracks this value "
+                                       "(Ziegler et al. 2019); None: fixed kl_coef.")
+    kl_horizon: int = _f(10_000, "Sequences over which the adaptive KL controller moves kl_coef by ±20%.")
+    group_size: int = _f(1, "Completions sampled per prompt (the critic, not the group, is the baseline).")
+    kl_estimator: Literal["k1", "k2", "k3"] = _f("k1", "KL estimator; k1 is the classic per-token penalty.")
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not 0 <= self.lam <= 1 or not 0 < self.gamma <= 1:
+            raise ConfigError(f"need 0 <= lam <= 1 and 0 < gamma <= 1, got lam={self.lam}, gamma={self.gamma}")
+        if self.kl_target is not None and (self.kl_target <= 0 or self.kl_coef <= 0):
+            raise ConfigError("kl_target (adaptive KL) needs kl_target > 0 and an initial kl_coef > 0")
+
+
+CONFIGS = {"grpo": GRPOConfig, "ppo": PPOConfig}
+
+
+def parse_config(config_cls=None, args: list[str] | None = None):
+    """``--config recipe.yaml`` plus ``--key value`` overrides -> a config instance. Without a
+    class, the recipe's (or command line's) ``algorithm`` picks it."""
+    import argparse
+    import sys
+
+    import yaml
     from trl import TrlParser
 
+    args = list(sys.argv[1:] if args is None else args)
+    if config_cls is None:
+        known = argparse.ArgumentParser(add_help=False)
+        known.add_argument("--config")
+        known.add_argument("--algorithm")
+        peek, _ = known.parse_known_args(args)
+        algorithm = peek.algorithm
+        if algorithm is None and peek.config:
+            with open(peek.config) as f:
+                algorithm = (yaml.safe_load(f) or {}).get("algorithm")
+        algorithm = algorithm or "grpo"
+        if algorithm not in CONFIGS:
+            raise ConfigError(f"algorithm must be one of {sorted(CONFIGS)}, got {algorithm!r}")
+        config_cls = CONFIGS[algorithm]
     (config,) = TrlParser(dataclass_types=[config_cls]).parse_args_and_config(args)
     return config

@@ -1,4 +1,7 @@
 from rlvr.trainers.base import RLTrainer
 from rlvr.trainers.grpo import GRPOTrainer
+from rlvr.trainers.ppo import PPOTrainer
 
-__all__ = ["GRPOTrainer", "RLTrainer"]
+TRAINERS = {"grpo": GRPOTrainer, "ppo": PPOTrainer}
+
+__all__ = ["TRAINERS", "GRPOTrainer", "PPOTrainer", "RLTrainer"]

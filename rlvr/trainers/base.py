@@ -98,12 +98,9 @@ class RLTrainer:
         self._load_data(train_dataset, eval_dataset)
 
         # fused: one kernel for all parameters (CPU and GPU); the per-tensor loop costs ms per step
-        optimizer = torch.optim.AdamW(model.parameters(), lr=c.learning_rate, weight_decay=c.weight_decay,
-                                      fused=all(p.dtype in (torch.float32, torch.float16, torch.bfloat16)
-                                                for p in model.parameters()))
-        total_updates = c.max_steps * c.num_mini_batches * c.ppo_epochs
-        scheduler = get_scheduler(c.lr_scheduler_type, optimizer, c.warmup_steps, total_updates)
+        optimizer, scheduler = self.make_optimizer(model, c.learning_rate)
         self.model, self.optimizer, self.scheduler = self.accelerator.prepare(model, optimizer, scheduler)
+        self.kl_in_loss = True  # PPO may put the KL penalty in the reward instead
         if self.ref_model is not None:
             self.ref_model = self.accelerator.prepare_model(self.ref_model, evaluation_mode=True)
         self.accelerator.register_for_checkpointing(self.sampler)
@@ -115,6 +112,20 @@ class RLTrainer:
         self.kl_fn = A.KL_ESTIMATORS[c.kl_estimator]
         self.global_step = 0
         self.history: dict = {}
+
+    def make_optimizer(self, model, learning_rate: float):
+        """AdamW and its schedule over the whole run's optimizer steps. fused: one kernel for all
+        parameters (CPU and GPU); the per-tensor loop costs milliseconds per step."""
+        c = self.config
+        optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=c.weight_decay,
+                                      fused=all(p.dtype in (torch.float32, torch.float16, torch.bfloat16)
+                                                for p in model.parameters()))
+        total_updates = c.max_steps * c.num_mini_batches * c.ppo_epochs
+        return optimizer, get_scheduler(c.lr_scheduler_type, optimizer, c.warmup_steps, total_updates)
+
+    def trained(self) -> list[tuple[str, torch.nn.Module, torch.optim.Optimizer, object]]:
+        """(name, model, optimizer, scheduler) of every model updated this step."""
+        return [("policy", self.model, self.optimizer, self.scheduler)]
 
     # -- data ---------------------------------------------------------------------------------
 
@@ -213,8 +224,7 @@ class RLTrainer:
         """Reference log-probs for the KL term; old log-probs only when some update is off-policy
         (otherwise the current log-probs, detached, are exactly the sampling policy's)."""
         c, s = self.config, self.sizes
-        off_policy = c.num_mini_batches > 1 or c.ppo_epochs > 1
-        models = {"old_logprobs": self.model if off_policy else None, "ref_logprobs": self.ref_model}
+        models = {"old_logprobs": self.model if self.needs_old_logprobs() else None, "ref_logprobs": self.ref_model}
         for name, model in models.items():
             if model is None:
                 continue
@@ -222,6 +232,9 @@ class RLTrainer:
                                          c.temperature, s.prefix_share)
                      for i in range(0, len(batch), s.micro_batch_size)]
             setattr(batch, name, torch.cat(parts))
+
+    def needs_old_logprobs(self) -> bool:
+        return self.config.num_mini_batches > 1 or self.config.ppo_epochs > 1
 
     @staticmethod
     def _inputs(batch: Rollout):
@@ -242,20 +255,24 @@ class RLTrainer:
                 mini = batch.select(order[start : start + s.mini_batch_size])
                 local = A.loss_normalizer(mini.completion_mask, c.loss_aggregation, c.max_new_tokens)
                 normalizer = acc.reduce(local.to(acc.device), "sum")
+                trained = self.trained()
                 for m in range(0, len(mini), s.micro_batch_size):
-                    with acc.accumulate(self.model):
+                    with acc.accumulate(*[model for _, model, _, _ in trained]):
                         loss, micro_stats = self.loss(mini.select(range(m, m + s.micro_batch_size)), normalizer)
                         # accelerate divides by the accumulation steps and DDP averages over
                         # processes; the normaliser already covers both, so undo them.
                         acc.backward(loss * s.grad_accum_steps * acc.num_processes)
-                        if acc.sync_gradients and c.max_grad_norm is not None:
-                            stats["grad_norm"].append(acc.clip_grad_norm_(self.model.parameters(), c.max_grad_norm))
-                        self.optimizer.step()
-                        self.optimizer.zero_grad(set_to_none=True)
+                        for name, model, optimizer, _ in trained:
+                            if acc.sync_gradients and c.max_grad_norm is not None:
+                                norm = acc.clip_grad_norm_(model.parameters(), c.max_grad_norm)
+                                stats["grad_norm" if name == "policy" else f"{name}/grad_norm"].append(norm)
+                            optimizer.step()
+                            optimizer.zero_grad(set_to_none=True)
                     for k, v in micro_stats.items():
                         stats[k].append(v)
-                stats["lr"].append(torch.tensor(self.scheduler.get_last_lr()[0]))
-                self.scheduler.step()
+                for name, _, _, scheduler in trained:
+                    stats["lr" if name == "policy" else f"{name}/lr"].append(torch.tensor(scheduler.get_last_lr()[0]))
+                    scheduler.step()
         return {k: torch.stack([v.detach().float().cpu() for v in vs]).mean().item() for k, vs in stats.items()}
 
     def _shuffle(self, n: int, epoch: int) -> torch.Tensor:
@@ -271,6 +288,9 @@ class RLTrainer:
 
     def loss(self, micro: Rollout, normalizer: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Clipped policy loss (+ KL to the reference) on one micro-batch."""
+        return self.policy_loss(micro, normalizer)
+
+    def policy_loss(self, micro: Rollout, normalizer: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         c = self.config
         logprobs = completion_logprobs(self.model, *self._inputs(micro), c.temperature, self.sizes.prefix_share)
         old = micro.old_logprobs if micro.old_logprobs is not None else logprobs.detach()
@@ -278,7 +298,7 @@ class RLTrainer:
         mask = micro.completion_mask
         stats = {"loss/policy": A.masked_mean(per_token.detach(), mask),
                  "policy/clip_frac": A.masked_mean(clipped.float(), mask)}
-        if self.ref_model is not None:
+        if self.ref_model is not None and self.kl_in_loss:
             kl = self.kl_fn(logprobs, micro.ref_logprobs)
             per_token = per_token + c.kl_coef * kl
             stats["kl"] = A.masked_mean(kl.detach(), mask)
@@ -314,6 +334,7 @@ class RLTrainer:
         if c.resume_from_checkpoint is None:
             return None
         state = load_checkpoint(self.accelerator, resolve_checkpoint(c.resume_from_checkpoint, c.output_dir))
+        self._loaded_state = state
         self.global_step, self.history = state["global_step"], state["history"]
         return self.global_step
 

@@ -1,0 +1,56 @@
+"""The PPO critic: a transformer backbone with a scalar value head, V(s_t) for every position."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+from torch import Tensor, nn
+
+VALUE_HEAD = "value_head.pt"
+
+
+class ValueModel(nn.Module):
+    def __init__(self, backbone: nn.Module, hidden_size: int):
+        super().__init__()
+        self.backbone = backbone
+        self.value_head = nn.Linear(hidden_size, 1)
+        # Zero init: every value starts at 0, so the first advantages are the plain returns
+        # instead of noise from a random head.
+        nn.init.zeros_(self.value_head.weight)
+        nn.init.zeros_(self.value_head.bias)
+
+    @classmethod
+    def from_pretrained(cls, path: str, dtype: str = "float32") -> ValueModel:
+        """The backbone of a causal LM folder or Hub name (its LM head dropped), plus a value head
+        (restored when the folder was written by ``save_pretrained``)."""
+        from transformers import AutoModelForCausalLM
+
+        lm = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype))
+        model = cls(lm.base_model, lm.config.hidden_size)
+        head = os.path.join(path, VALUE_HEAD)
+        if os.path.exists(head):
+            model.value_head.load_state_dict(torch.load(head, map_location="cpu", weights_only=True))
+        return model.to(getattr(torch, dtype))
+
+    def forward(self, input_ids: Tensor, attention_mask: Tensor, position_ids: Tensor) -> Tensor:
+        hidden = self.backbone(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
+                               use_cache=False).last_hidden_state
+        return self.value_head(hidden).squeeze(-1).float()
+
+    def save_pretrained(self, path: str) -> None:
+        os.makedirs(path, exist_ok=True)
+        self.backbone.save_pretrained(path)
+        torch.save(self.value_head.state_dict(), os.path.join(path, VALUE_HEAD))
+
+
+def completion_values(critic, prompt_ids: Tensor, prompt_mask: Tensor, completion_ids: Tensor,
+                      completion_mask: Tensor) -> Tensor:
+    """V(s_t) for each completion token t: the value of the state *before* emitting it, i.e. the
+    critic's output at the previous position (aligned with the log-probs). -> (N, T)."""
+    input_ids = torch.cat([prompt_ids, completion_ids], dim=1)
+    attention_mask = torch.cat([prompt_mask, completion_mask], dim=1)
+    position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
+    values = critic(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids)
+    width = completion_ids.shape[1]
+    return values[:, -width - 1 : -1]
