@@ -17,8 +17,8 @@ from collections.abc import Callable
 from contextlib import contextmanager
 
 import torch
-from accelerate import Accelerator, PartialState
-from accelerate.utils import is_npu_available, is_xpu_available, set_seed
+from accelerate import Accelerator, DistributedType, PartialState
+from accelerate.utils import InitProcessGroupKwargs, is_npu_available, is_xpu_available, set_seed
 from tqdm.auto import tqdm
 from transformers import get_scheduler
 
@@ -75,12 +75,17 @@ class RLTrainer:
     def __init__(self, config: RLConfig, model=None, tokenizer=None, reward_funcs=None,
                  train_dataset=None, eval_dataset=None):
         self.config = c = config
-        # Without an accelerator, accelerate only goes multi-process (gloo) when told cpu=True.
-        cpu = not (torch.cuda.is_available() or is_xpu_available() or is_npu_available())
-        self.sizes = c.sizes(PartialState(cpu=cpu).num_processes)
-        self.accelerator = Accelerator(
-            cpu=cpu, gradient_accumulation_steps=self.sizes.grad_accum_steps, log_with=c.report_to or None,
-            project_dir=c.output_dir, step_scheduler_with_optimizer=False)
+        # Without an accelerator device, accelerate only goes multi-process when told cpu=True
+        # (gloo), and under DeepSpeed only when told the backend: otherwise every process would
+        # believe it is alone.
+        no_device = not (torch.cuda.is_available() or is_xpu_available() or is_npu_available())
+        deepspeed = os.environ.get("ACCELERATE_USE_DEEPSPEED", "false").lower() == "true"
+        handlers = [InitProcessGroupKwargs(backend="gloo")] if no_device and deepspeed else []
+        self.accelerator = Accelerator(cpu=no_device and not deepspeed, log_with=c.report_to or None,
+                                       project_dir=c.output_dir, step_scheduler_with_optimizer=False,
+                                       kwargs_handlers=handlers)
+        self.sizes = c.sizes(self.accelerator.num_processes)
+        self.accelerator.gradient_accumulation_steps = self.sizes.grad_accum_steps
         set_seed(c.seed, device_specific=True)  # each process samples different completions
 
         path = None if model is not None and tokenizer is not None else resolve_model_path(c)
@@ -99,6 +104,13 @@ class RLTrainer:
 
         # fused: one kernel for all parameters (CPU and GPU); the per-tensor loop costs ms per step
         optimizer, scheduler = self.make_optimizer(model, c.learning_rate)
+        deepspeed = self.accelerator.state.deepspeed_plugin
+        if deepspeed is not None:  # no dataloader tells DeepSpeed the batch sizes: set them here
+            deepspeed.deepspeed_config["train_micro_batch_size_per_gpu"] = self.sizes.micro_batch_size
+            deepspeed.deepspeed_config["gradient_accumulation_steps"] = self.sizes.grad_accum_steps
+            deepspeed.deepspeed_config["train_batch_size"] = (
+                self.sizes.micro_batch_size * self.sizes.grad_accum_steps * self.accelerator.num_processes)
+            deepspeed.deepspeed_config["gradient_clipping"] = c.max_grad_norm or 0.0
         self.model, self.optimizer, self.scheduler = self.accelerator.prepare(model, optimizer, scheduler)
         self.kl_in_loss = True  # PPO may put the KL penalty in the reward instead
         if self.ref_model is not None:
@@ -258,14 +270,16 @@ class RLTrainer:
                 trained = self.trained()
                 for m in range(0, len(mini), s.micro_batch_size):
                     with acc.accumulate(*[model for _, model, _, _ in trained]):
-                        loss, micro_stats = self.loss(mini.select(range(m, m + s.micro_batch_size)), normalizer)
-                        # accelerate divides by the accumulation steps and DDP averages over
-                        # processes; the normaliser already covers both, so undo them.
-                        acc.backward(loss * s.grad_accum_steps * acc.num_processes)
+                        losses, micro_stats = self.loss(mini.select(range(m, m + s.micro_batch_size)), normalizer)
+                        self._backward(losses, trained, s.grad_accum_steps * acc.num_processes)
                         for name, model, optimizer, _ in trained:
                             if acc.sync_gradients and c.max_grad_norm is not None:
-                                norm = acc.clip_grad_norm_(model.parameters(), c.max_grad_norm)
-                                stats["grad_norm" if name == "policy" else f"{name}/grad_norm"].append(norm)
+                                if acc.distributed_type == DistributedType.DEEPSPEED:  # clipped in engine.step
+                                    norm = model.get_global_grad_norm()
+                                else:
+                                    norm = acc.clip_grad_norm_(model.parameters(), c.max_grad_norm)
+                                if norm is not None:
+                                    stats["grad_norm" if name == "policy" else f"{name}/grad_norm"].append(norm)
                             optimizer.step()
                             optimizer.zero_grad(set_to_none=True)
                     for k, v in micro_stats.items():
@@ -273,7 +287,20 @@ class RLTrainer:
                 for name, _, _, scheduler in trained:
                     stats["lr" if name == "policy" else f"{name}/lr"].append(torch.tensor(scheduler.get_last_lr()[0]))
                     scheduler.step()
-        return {k: torch.stack([v.detach().float().cpu() for v in vs]).mean().item() for k, vs in stats.items()}
+        return {k: torch.stack([torch.as_tensor(v).detach().float().cpu() for v in vs]).mean().item()
+                for k, vs in stats.items()}
+
+    def _backward(self, losses: dict[str, torch.Tensor], trained, scale: int) -> None:
+        """accelerate divides by the accumulation steps and DDP / DeepSpeed average over
+        processes; the loss normaliser already covers both, so ``scale`` undoes them. DeepSpeed
+        runs one engine per model, so each model's loss goes through its own engine."""
+        acc = self.accelerator
+        if acc.distributed_type == DistributedType.DEEPSPEED:
+            for name, engine, _, _ in trained:
+                engine.backward(losses[name] * scale)
+                engine.step()  # a no-op until the accumulation boundary
+        else:
+            acc.backward(sum(losses[name] for name, *_ in trained) * scale)
 
     def _shuffle(self, n: int, epoch: int) -> torch.Tensor:
         """Row order for one epoch's mini-batches: seeded by (seed, step, epoch) so a resumed run
@@ -286,9 +313,11 @@ class RLTrainer:
         groups = torch.randperm(n // share, generator=g)
         return (groups.unsqueeze(1) * share + torch.arange(share)).reshape(-1)
 
-    def loss(self, micro: Rollout, normalizer: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """Clipped policy loss (+ KL to the reference) on one micro-batch."""
-        return self.policy_loss(micro, normalizer)
+    def loss(self, micro: Rollout, normalizer: torch.Tensor) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """The loss of each trained model on one micro-batch (here: the policy's clipped surrogate
+        + KL to the reference), and metrics."""
+        loss, stats = self.policy_loss(micro, normalizer)
+        return {"policy": loss}, stats
 
     def policy_loss(self, micro: Rollout, normalizer: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         c = self.config

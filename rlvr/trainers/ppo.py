@@ -69,19 +69,19 @@ class PPOTrainer(RLTrainer):
             advantages = A.masked_whiten(advantages, mask)
         return advantages
 
-    def loss(self, micro: Rollout, normalizer: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def loss(self, micro: Rollout, normalizer: torch.Tensor) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
         c, mask = self.config, micro.completion_mask
         values = completion_values(self.critic, *self._inputs(micro))
         per_token, clipped = A.value_loss(values, micro.extras["old_values"], micro.extras["returns"], c.value_clip)
-        loss = A.aggregate_loss(per_token, mask, c.loss_aggregation, c.max_new_tokens, normalizer)
+        losses = {"critic": A.aggregate_loss(per_token, mask, c.loss_aggregation, c.max_new_tokens, normalizer)}
         stats = {"loss/value": A.masked_mean(per_token.detach(), mask),
                  "value/clip_frac": A.masked_mean(clipped.float(), mask),
                  "value/mean": A.masked_mean(values.detach(), mask),
                  "value/explained_variance": A.explained_variance(values.detach(), micro.extras["returns"], mask)}
         if self.global_step > c.critic_warmup_steps:
-            policy, policy_stats = self.policy_loss(micro, normalizer)
-            loss, stats = loss + policy, stats | policy_stats
-        return loss, stats
+            losses["policy"], policy_stats = self.policy_loss(micro, normalizer)
+            stats |= policy_stats
+        return losses, stats
 
     def step(self) -> dict[str, float]:
         self._rollout_kl = self._sequence_kl = None

@@ -16,7 +16,7 @@ RECIPE = os.path.join(ROOT, "recipes", "toy", "grpo_arithmetic.yaml")
 
 
 def launch(args: list[str], processes: int, timeout: int = 600) -> subprocess.CompletedProcess:
-    multi = ["--multi_gpu"] if processes > 1 else []
+    multi = ["--multi_gpu"] if processes > 1 and "--config_file" not in args else []
     cmd = [sys.executable, "-m", "accelerate.commands.launch", *multi, "--num_processes", str(processes),
            "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", *args]
     env = {**os.environ, "PYTHONPATH": ROOT, "OMP_NUM_THREADS": "1"}
@@ -51,3 +51,23 @@ def test_one_update_gives_the_same_parameters_with_one_and_two_processes(tmp_pat
     assert moved > 1e-4  # the update really changed the weights
     for k in one:
         assert torch.allclose(one[k], two[k], atol=1e-5, rtol=1e-4), k
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("recipe", ["grpo_arithmetic.yaml", "ppo_arithmetic.yaml"])
+def test_deepspeed_zero2_two_processes(tmp_path, toy_dir, recipe):
+    """Real DeepSpeed ZeRO-2 engines (one per trained model) on two CPU processes (gloo)."""
+    out = tmp_path / "run"
+    launch(["--config_file", os.path.join(ROOT, "recipes", "accelerate", "zero2.yaml"),
+            "-m", "rlvr.train", "--config", os.path.join(ROOT, "recipes", "toy", recipe), "--max_steps", "3",
+            "--output_dir", str(out), "--prompts_per_step", "8", "--num_eval_samples", "16", "--report_to", "none",
+            "--toy_sft_steps", str(TEST_SFT_STEPS), "--save_steps", "2",
+            *(["--critic_warmup_steps", "1"] if recipe.startswith("ppo") else [])], processes=2)
+    steps = [r for r in read_jsonl(out / "metrics.jsonl") if "reward/mean" in r]
+    assert [r["step"] for r in steps] == [1, 2, 3] and steps[-1]["grad_norm"] is not None
+    state = out / "checkpoint-2" / "state"
+    assert (state / "pytorch_model").is_dir()  # a DeepSpeed (ZeRO) checkpoint, not a DDP one
+    if recipe.startswith("ppo"):
+        assert (state / "pytorch_model_1").is_dir()  # the critic's engine
+        assert steps[-1]["critic/grad_norm"] != steps[-1]["grad_norm"]
+    assert os.path.exists(out / "summary.json")
