@@ -173,7 +173,11 @@ class PPOConfig(RLConfig):
     algorithm: Literal["ppo"] = _f("ppo", "grpo or ppo: which trainer rlvr.train runs.")
     critic_model_name_or_path: str | None = _f(None, "Critic backbone (Hub name or folder); default: a copy "
                                                      "of the policy. A scalar value head is added on top.")
-    critic_learning_rate: float = _f(1e-5, "Critic AdamW learning rate.")
+    critic_share_backbone: bool = _f(False, "Put the value head on the policy's own backbone: no second "
+                                            "model in memory, but value and policy losses share (and "
+                                            "can disturb) the same weights. Not with DeepSpeed.")
+    critic_learning_rate: float = _f(1e-5, "Critic AdamW learning rate (the value head's, when shared).")
+    value_loss_coef: float = _f(0.5, "Weight of the value loss (matters most with a shared backbone).")
     critic_warmup_steps: int = _f(0, "First RL steps that update only the critic (the policy waits for "
                                      "useful values).")
     value_clip: float | None = _f(0.2, "Value clipping range around the rollout-time values (None: off).")

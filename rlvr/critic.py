@@ -10,15 +10,35 @@ from torch import Tensor, nn
 VALUE_HEAD = "value_head.pt"
 
 
+def _zero_head(hidden_size: int) -> nn.Linear:
+    # Zero init: every value starts at 0, so the first advantages are the plain returns instead
+    # of noise from a random head.
+    head = nn.Linear(hidden_size, 1)
+    nn.init.zeros_(head.weight)
+    nn.init.zeros_(head.bias)
+    return head
+
+
+class ValueHead(nn.Module):
+    """The value head alone, reading the policy's own hidden states (``critic_share_backbone``)."""
+
+    def __init__(self, hidden_size: int):
+        super().__init__()
+        self.value_head = _zero_head(hidden_size)
+
+    def forward(self, hidden: Tensor) -> Tensor:
+        return self.value_head(hidden).squeeze(-1).float()
+
+    def save_pretrained(self, path: str) -> None:
+        os.makedirs(path, exist_ok=True)
+        torch.save(self.value_head.state_dict(), os.path.join(path, VALUE_HEAD))
+
+
 class ValueModel(nn.Module):
     def __init__(self, backbone: nn.Module, hidden_size: int):
         super().__init__()
         self.backbone = backbone
-        self.value_head = nn.Linear(hidden_size, 1)
-        # Zero init: every value starts at 0, so the first advantages are the plain returns
-        # instead of noise from a random head.
-        nn.init.zeros_(self.value_head.weight)
-        nn.init.zeros_(self.value_head.bias)
+        self.value_head = _zero_head(hidden_size)
 
     @classmethod
     def from_pretrained(cls, path: str, dtype: str = "float32") -> ValueModel:

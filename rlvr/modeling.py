@@ -37,38 +37,45 @@ def load_causal_lm(path: str, dtype: str = "float32"):
 
 
 def completion_logprobs(model, prompt_ids: Tensor, prompt_mask: Tensor, completion_ids: Tensor,
-                        completion_mask: Tensor, temperature: float = 1.0, group_size: int = 1) -> Tensor:
+                        completion_mask: Tensor, temperature: float = 1.0, group_size: int = 1,
+                        return_hidden: bool = False):
     """log π(a_t | s_t) of each completion token at ``temperature`` -> (N, T).
 
     Position ids are counted from the first real token, as ``generate`` does for left-padded
     prompts, so these log-probabilities match the sampling distribution. With ``group_size`` G > 1
     the rows come in groups of G that share one prompt: the prompt is run once per group and its
     KV cache repeated, which gives the same values and gradients with G times less prompt work.
+    With ``return_hidden`` it returns ``(logprobs, hidden)``, hidden (N, T, H) the last layer's
+    states s_t the log-probs were read from (a value head on a shared backbone uses them).
     """
     if group_size > 1:
         return _grouped_completion_logprobs(model, prompt_ids, prompt_mask, completion_ids, completion_mask,
-                                            temperature, group_size)
+                                            temperature, group_size, return_hidden)
     input_ids = torch.cat([prompt_ids, completion_ids], dim=1)
     attention_mask = torch.cat([prompt_mask, completion_mask], dim=1)
     position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
     width = completion_ids.shape[1]
-    logits = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
-                   logits_to_keep=width + 1, use_cache=False).logits[:, :-1]
-    return selective_logprobs(logits / temperature, completion_ids)
+    out = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
+                logits_to_keep=width + 1, use_cache=False, output_hidden_states=return_hidden)
+    logprobs = selective_logprobs(out.logits[:, :-1] / temperature, completion_ids)
+    return (logprobs, out.hidden_states[-1][:, -width - 1 : -1]) if return_hidden else logprobs
 
 
 def _grouped_completion_logprobs(model, prompt_ids, prompt_mask, completion_ids, completion_mask, temperature,
-                                 group_size):
+                                 group_size, return_hidden):
     p_ids, p_mask = prompt_ids[::group_size], prompt_mask[::group_size]
     prompt_out = model(input_ids=p_ids, attention_mask=p_mask, position_ids=(p_mask.cumsum(-1) - 1).clamp(min=0),
-                       use_cache=True, logits_to_keep=1)
+                       use_cache=True, logits_to_keep=1, output_hidden_states=return_hidden)
     cache = prompt_out.past_key_values
     cache.batch_repeat_interleave(group_size)  # differentiable: gradients of all G rows reach the prompt
-    first = prompt_out.logits[:, -1:].repeat_interleave(group_size, 0)  # predicts completion token 0
-    if completion_ids.shape[1] == 1:
-        return selective_logprobs(first / temperature, completion_ids)
-    attention_mask = torch.cat([prompt_mask, completion_mask], dim=1)[:, :-1]
-    positions = prompt_mask.sum(-1, keepdim=True) + torch.arange(completion_ids.shape[1], device=prompt_ids.device)
-    rest = model(input_ids=completion_ids[:, :-1], attention_mask=attention_mask, position_ids=positions[:, :-1],
-                 past_key_values=cache, use_cache=True).logits
-    return selective_logprobs(torch.cat([first, rest], dim=1) / temperature, completion_ids)
+    logits = [prompt_out.logits[:, -1:].repeat_interleave(group_size, 0)]  # predicts completion token 0
+    hidden = [prompt_out.hidden_states[-1][:, -1:].repeat_interleave(group_size, 0)] if return_hidden else []
+    if completion_ids.shape[1] > 1:
+        attention_mask = torch.cat([prompt_mask, completion_mask], dim=1)[:, :-1]
+        positions = prompt_mask.sum(-1, keepdim=True) + torch.arange(completion_ids.shape[1], device=prompt_ids.device)
+        rest = model(input_ids=completion_ids[:, :-1], attention_mask=attention_mask, position_ids=positions[:, :-1],
+                     past_key_values=cache, use_cache=True, output_hidden_states=return_hidden)
+        logits.append(rest.logits)
+        hidden += [rest.hidden_states[-1]] if return_hidden else []
+    logprobs = selective_logprobs(torch.cat(logits, dim=1) / temperature, completion_ids)
+    return (logprobs, torch.cat(hidden, dim=1)) if return_hidden else logprobs

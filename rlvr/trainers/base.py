@@ -319,9 +319,11 @@ class RLTrainer:
         loss, stats = self.policy_loss(micro, normalizer)
         return {"policy": loss}, stats
 
-    def policy_loss(self, micro: Rollout, normalizer: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def policy_loss(self, micro: Rollout, normalizer: torch.Tensor, logprobs: torch.Tensor | None = None
+                    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         c = self.config
-        logprobs = completion_logprobs(self.model, *self._inputs(micro), c.temperature, self.sizes.prefix_share)
+        if logprobs is None:
+            logprobs = completion_logprobs(self.model, *self._inputs(micro), c.temperature, self.sizes.prefix_share)
         old = micro.old_logprobs if micro.old_logprobs is not None else logprobs.detach()
         per_token, clipped = A.policy_loss(logprobs, old, micro.advantages, c.clip_low, c.clip_high, c.dual_clip)
         mask = micro.completion_mask

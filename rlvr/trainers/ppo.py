@@ -12,23 +12,33 @@ from __future__ import annotations
 import os
 
 import torch
+from accelerate import DistributedType
 
 from rlvr import algorithms as A
-from rlvr.config import PPOConfig
-from rlvr.critic import ValueModel, completion_values
+from rlvr.config import ConfigError, PPOConfig
+from rlvr.critic import ValueHead, ValueModel, completion_values
+from rlvr.modeling import completion_logprobs
 from rlvr.trainers.base import RLTrainer
 from rlvr.types import Rollout
 
 
 class PPOTrainer(RLTrainer):
     def __init__(self, config: PPOConfig, critic: ValueModel | None = None, **kwargs):
+        """``critic``: a ready ``ValueModel`` (default: built from ``critic_model_name_or_path`` or
+        a copy of the policy's backbone; a bare ``ValueHead`` when ``critic_share_backbone``)."""
         super().__init__(config, **kwargs)
         c = config
         self.kl_in_loss = not c.kl_in_reward
         self.kl_coef = c.kl_coef  # moves when kl_target is set; saved in checkpoints
-        if critic is None:
-            path = c.critic_model_name_or_path or self.accelerator.unwrap_model(self.model).name_or_path
-            critic = ValueModel.from_pretrained(path, c.dtype)
+        policy = self.accelerator.unwrap_model(self.model)
+        if c.critic_share_backbone:
+            if self.accelerator.distributed_type == DistributedType.DEEPSPEED:
+                raise ConfigError("critic_share_backbone needs the value loss to reach the policy's weights "
+                                  "through one backward pass; DeepSpeed runs one engine per model: use a "
+                                  "separate critic (critic_share_backbone: false) with DeepSpeed")
+            critic = ValueHead(policy.config.hidden_size)
+        elif critic is None:
+            critic = ValueModel.from_pretrained(c.critic_model_name_or_path or policy.name_or_path, c.dtype)
         optimizer, scheduler = self.make_optimizer(critic, c.critic_learning_rate)
         self.critic, self.critic_optimizer, self.critic_scheduler = self.accelerator.prepare(
             critic, optimizer, scheduler)
@@ -50,9 +60,20 @@ class PPOTrainer(RLTrainer):
         batch.completion_mask = batch.completion_mask * (~torch.isnan(batch.rewards)).unsqueeze(-1).to(
             batch.completion_mask)
         s = self.sizes
-        batch.extras["old_values"] = torch.cat([
-            completion_values(self.critic, *self._inputs(batch.select(range(i, i + s.micro_batch_size))))
-            for i in range(0, len(batch), s.micro_batch_size)])
+        batch.extras["old_values"] = torch.cat([self._values(batch.select(range(i, i + s.micro_batch_size)))[0]
+                                                for i in range(0, len(batch), s.micro_batch_size)])
+
+    def _values(self, micro: Rollout, train_backbone: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """V(s_t) (N, T) and, with a shared backbone, the policy's log-probs from the same forward
+        (None otherwise). The backbone gets value-loss gradients only when ``train_backbone``."""
+        if not self.config.critic_share_backbone:
+            return completion_values(self.critic, *self._inputs(micro)), None
+        c = self.config
+        policy = self.model if train_backbone else self.accelerator.unwrap_model(self.model)
+        with torch.set_grad_enabled(train_backbone and torch.is_grad_enabled()):
+            logprobs, hidden = completion_logprobs(policy, *self._inputs(micro), c.temperature,
+                                                   self.sizes.prefix_share, return_hidden=True)
+        return self.critic(hidden), logprobs
 
     def compute_advantages(self, batch: Rollout) -> torch.Tensor:
         """Token-level GAE advantages (N, T); the critic's targets go to ``extras["returns"]``."""
@@ -71,15 +92,17 @@ class PPOTrainer(RLTrainer):
 
     def loss(self, micro: Rollout, normalizer: torch.Tensor) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
         c, mask = self.config, micro.completion_mask
-        values = completion_values(self.critic, *self._inputs(micro))
+        policy_turn = self.global_step > c.critic_warmup_steps
+        values, logprobs = self._values(micro, train_backbone=policy_turn)
         per_token, clipped = A.value_loss(values, micro.extras["old_values"], micro.extras["returns"], c.value_clip)
-        losses = {"critic": A.aggregate_loss(per_token, mask, c.loss_aggregation, c.max_new_tokens, normalizer)}
+        losses = {"critic": c.value_loss_coef * A.aggregate_loss(per_token, mask, c.loss_aggregation,
+                                                                 c.max_new_tokens, normalizer)}
         stats = {"loss/value": A.masked_mean(per_token.detach(), mask),
                  "value/clip_frac": A.masked_mean(clipped.float(), mask),
                  "value/mean": A.masked_mean(values.detach(), mask),
                  "value/explained_variance": A.explained_variance(values.detach(), micro.extras["returns"], mask)}
-        if self.global_step > c.critic_warmup_steps:
-            losses["policy"], policy_stats = self.policy_loss(micro, normalizer)
+        if policy_turn:
+            losses["policy"], policy_stats = self.policy_loss(micro, normalizer, logprobs)
             stats |= policy_stats
         return losses, stats
 

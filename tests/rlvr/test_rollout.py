@@ -107,3 +107,17 @@ def test_kv_cache_sampler_draws_the_same_tokens_as_generate(toy_dir, params):
     torch.manual_seed(11)
     got = KVCacheSampler(model, tok.pad_token_id, tok.eos_token_id).generate(ids, mask, 4, params)
     assert torch.equal(got, expected)
+
+
+def test_hidden_states_returned_with_logprobs_match_between_paths(toy_dir):
+    tok, model, rows, texts = _setup(toy_dir)
+    texts[0] = "Q: 1+1=? A:"
+    r = sample_rollout(HFGenerator(model, tok.pad_token_id, tok.eos_token_id), tok, texts, rows, 4,
+                       SamplingParams(6), "cpu")
+    args = (r.prompt_ids, r.prompt_mask, r.completion_ids, r.completion_mask)
+    mask = r.completion_mask.bool()
+    lp_plain, h_plain = completion_logprobs(model, *args, return_hidden=True)
+    lp_shared, h_shared = completion_logprobs(model, *args, group_size=4, return_hidden=True)
+    assert torch.allclose(lp_plain[mask], lp_shared[mask], atol=1e-4)
+    assert h_plain.shape == (*r.completion_ids.shape, model.config.hidden_size)
+    assert torch.allclose(h_plain[mask], h_shared[mask], atol=1e-4)

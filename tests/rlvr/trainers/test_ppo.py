@@ -128,3 +128,17 @@ def test_ppo_toy_recipe_raises_held_out_accuracy(tmp_path, toy_dir):
                                  "--save_steps", "0", "--disable_progress_bar", "true"])
     summary = PPOTrainer(config).train()
     assert summary["eval/accuracy_after"] >= summary["eval/accuracy_before"] + 0.04, summary
+
+
+def test_shared_backbone_critic_trains_head_and_policy_without_a_second_model(tmp_path, toy_dir):
+    config = ppo_config(tmp_path, critic_share_backbone=True, critic_warmup_steps=1, max_steps=3)
+    trainer = PPOTrainer(config)
+    assert sum(p.numel() for p in trainer.critic.parameters()) == 129  # hidden 128 + bias: a head only
+    before = {k: v.clone() for k, v in trainer.accelerator.unwrap_model(trainer.model).state_dict().items()}
+    trainer.train()
+    after = trainer.accelerator.unwrap_model(trainer.model).state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+    steps = steps_of(config)
+    assert "loss/policy" not in steps[0] and steps[-1]["loss/policy"] is not None
+    assert steps[-1]["value/mean"] != 0.0
+    assert os.path.exists(os.path.join(config.output_dir, "critic", "value_head.pt"))
