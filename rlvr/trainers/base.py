@@ -56,6 +56,16 @@ def resolve_model_path(config: RLConfig) -> str:
         return ensure_toy(config.toy_sft_steps, config.seed, config.toy_size)
 
 
+def _make_accelerator(c: RLConfig) -> Accelerator:
+    # Without an accelerator device, accelerate only goes multi-process when told cpu=True (gloo),
+    # and under DeepSpeed only when told the backend: otherwise every process believes it is alone.
+    no_device = not (torch.cuda.is_available() or is_xpu_available() or is_npu_available())
+    deepspeed = os.environ.get("ACCELERATE_USE_DEEPSPEED", "false").lower() == "true"
+    handlers = [InitProcessGroupKwargs(backend="gloo")] if no_device and deepspeed else []
+    return Accelerator(cpu=no_device and not deepspeed, log_with=c.report_to or None, project_dir=c.output_dir,
+                       step_scheduler_with_optimizer=False, kwargs_handlers=handlers)
+
+
 class Timer:
     """Accumulates wall time per phase within one step."""
 
@@ -75,15 +85,7 @@ class RLTrainer:
     def __init__(self, config: RLConfig, model=None, tokenizer=None, reward_funcs=None,
                  train_dataset=None, eval_dataset=None):
         self.config = c = config
-        # Without an accelerator device, accelerate only goes multi-process when told cpu=True
-        # (gloo), and under DeepSpeed only when told the backend: otherwise every process would
-        # believe it is alone.
-        no_device = not (torch.cuda.is_available() or is_xpu_available() or is_npu_available())
-        deepspeed = os.environ.get("ACCELERATE_USE_DEEPSPEED", "false").lower() == "true"
-        handlers = [InitProcessGroupKwargs(backend="gloo")] if no_device and deepspeed else []
-        self.accelerator = Accelerator(cpu=no_device and not deepspeed, log_with=c.report_to or None,
-                                       project_dir=c.output_dir, step_scheduler_with_optimizer=False,
-                                       kwargs_handlers=handlers)
+        self.accelerator = _make_accelerator(c)
         self.sizes = c.sizes(self.accelerator.num_processes)
         self.accelerator.gradient_accumulation_steps = self.sizes.grad_accum_steps
         set_seed(c.seed, device_specific=True)  # each process samples different completions
@@ -102,15 +104,15 @@ class RLTrainer:
         self.eval_reward = self.reward_funcs[names.index(c.eval_reward)] if c.eval_reward else self.reward_funcs[0]
         self._load_data(train_dataset, eval_dataset)
 
-        # fused: one kernel for all parameters (CPU and GPU); the per-tensor loop costs ms per step
         optimizer, scheduler = self.make_optimizer(model, c.learning_rate)
-        deepspeed = self.accelerator.state.deepspeed_plugin
-        if deepspeed is not None:  # no dataloader tells DeepSpeed the batch sizes: set them here
-            deepspeed.deepspeed_config["train_micro_batch_size_per_gpu"] = self.sizes.micro_batch_size
-            deepspeed.deepspeed_config["gradient_accumulation_steps"] = self.sizes.grad_accum_steps
-            deepspeed.deepspeed_config["train_batch_size"] = (
-                self.sizes.micro_batch_size * self.sizes.grad_accum_steps * self.accelerator.num_processes)
-            deepspeed.deepspeed_config["gradient_clipping"] = c.max_grad_norm or 0.0
+        plugin = self.accelerator.state.deepspeed_plugin
+        if plugin is not None:  # no dataloader tells DeepSpeed the batch sizes: set them here
+            plugin.deepspeed_config.update({
+                "train_micro_batch_size_per_gpu": self.sizes.micro_batch_size,
+                "gradient_accumulation_steps": self.sizes.grad_accum_steps,
+                "train_batch_size": self.sizes.micro_batch_size * self.sizes.grad_accum_steps
+                * self.accelerator.num_processes,
+                "gradient_clipping": c.max_grad_norm or 0.0})
         self.model, self.optimizer, self.scheduler = self.accelerator.prepare(model, optimizer, scheduler)
         self.kl_in_loss = True  # PPO may put the KL penalty in the reward instead
         if self.ref_model is not None:
@@ -120,7 +122,6 @@ class RLTrainer:
             self.accelerator.unwrap_model(self.model), self.tokenizer.pad_token_id, self.tokenizer.eos_token_id,
             batch_size=c.generation_batch_size)
         self.sampling = SamplingParams(c.max_new_tokens, c.temperature, c.top_p, c.top_k)
-        self.advantage_fn = A.ADVANTAGE_ESTIMATORS[getattr(c, "advantage_estimator", "grpo")]
         self.kl_fn = A.KL_ESTIMATORS[c.kl_estimator]
         self.global_step = 0
         self.history: dict = {}
@@ -253,8 +254,8 @@ class RLTrainer:
         return batch.prompt_ids, batch.prompt_mask, batch.completion_ids, batch.completion_mask
 
     def compute_advantages(self, batch: Rollout) -> torch.Tensor:
-        """(N,) group-relative advantages; NaN rewards get zero advantage."""
-        return self.advantage_fn(batch.rewards.view(-1, self.config.group_size)).reshape(-1)
+        """(N,) per completion or (N, T) per token: what distinguishes one algorithm from another."""
+        raise NotImplementedError
 
     def update(self, batch: Rollout) -> dict[str, float]:
         """ppo_epochs passes; each splits the batch into num_mini_batches optimizer steps made of

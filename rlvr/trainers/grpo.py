@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import torch
+
+from rlvr.algorithms import ADVANTAGE_ESTIMATORS
 from rlvr.config import GRPOConfig
 from rlvr.trainers.base import RLTrainer
+from rlvr.types import Rollout
 
 
 class GRPOTrainer(RLTrainer):
@@ -16,3 +20,8 @@ class GRPOTrainer(RLTrainer):
 
     def __init__(self, config: GRPOConfig, **kwargs):
         super().__init__(config, **kwargs)
+        self.advantage_fn = ADVANTAGE_ESTIMATORS[config.advantage_estimator]
+
+    def compute_advantages(self, batch: Rollout) -> torch.Tensor:
+        """(N,) group-relative advantages; NaN rewards get zero advantage."""
+        return self.advantage_fn(batch.rewards.view(-1, self.config.group_size)).reshape(-1)
