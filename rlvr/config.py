@@ -30,6 +30,13 @@ class RLConfig:
     toy_sft_steps: int = _f(500, "Supervised warm-start steps for model_name_or_path=toy.")
     toy_size: Literal["tiny", "20m"] = _f("tiny", "Toy model size for model_name_or_path=toy.")
     dtype: Literal["float32", "bfloat16", "float16"] = _f("float32", "Weights dtype when loading.")
+    use_peft: bool = _f(False, "Train LoRA adapters instead of all weights; the reference model is then the "
+                               "base with adapters disabled (no second copy).")
+    lora_r: int = _f(16, "LoRA rank.")
+    lora_alpha: int = _f(32, "LoRA scaling numerator (scale = lora_alpha / lora_r).")
+    lora_dropout: float = _f(0.0, "Dropout on the LoRA path (0 keeps sampling and training log-probs equal).")
+    lora_target_modules: list[str] = _f(["all-linear"], "Modules that get adapters ('all-linear' or names "
+                                                        "such as q_proj v_proj).")
     # --- data ---
     dataset: str = _f("toy", "Hub name, local .json/.jsonl/.parquet file (the whole file is the split), "
                              "or 'toy' (the a+b task).")

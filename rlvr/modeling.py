@@ -36,6 +36,15 @@ def load_causal_lm(path: str, dtype: str = "float32"):
     return AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype))
 
 
+def add_lora(model, r: int, alpha: int, dropout: float, target_modules: list[str]):
+    """Wrap ``model`` with trainable LoRA adapters (peft); the base weights are frozen."""
+    from peft import LoraConfig, get_peft_model
+
+    targets = target_modules[0] if target_modules == ["all-linear"] else target_modules
+    config = LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=targets, task_type="CAUSAL_LM")
+    return get_peft_model(model, config)
+
+
 def completion_logprobs(model, prompt_ids: Tensor, prompt_mask: Tensor, completion_ids: Tensor,
                         completion_mask: Tensor, temperature: float = 1.0, group_size: int = 1,
                         return_hidden: bool = False):

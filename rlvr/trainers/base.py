@@ -14,7 +14,7 @@ import os
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import torch
 from accelerate import Accelerator, DistributedType, PartialState
@@ -27,7 +27,7 @@ from rlvr.checkpoint import load_checkpoint, resolve_checkpoint, save_checkpoint
 from rlvr.config import RLConfig
 from rlvr.data import PromptSampler, format_prompt, load_rows, validate_rows
 from rlvr.evaluation import greedy_accuracy
-from rlvr.modeling import completion_logprobs, load_causal_lm, load_tokenizer
+from rlvr.modeling import add_lora, completion_logprobs, load_causal_lm, load_tokenizer
 from rlvr.rollout import GENERATORS, SamplingParams, sample_rollout
 from rlvr.scoring import Scorer, reward_name
 from rlvr.tracking import JsonlLog, plot_training
@@ -94,7 +94,9 @@ class RLTrainer:
         self.tokenizer = tokenizer or load_tokenizer(path)
         model = model or load_causal_lm(path, c.dtype)
         self.ref_model = None
-        if c.kl_coef > 0:  # a frozen copy of the initial policy, only when the KL term is used
+        if c.use_peft:
+            model = add_lora(model, c.lora_r, c.lora_alpha, c.lora_dropout, c.lora_target_modules)
+        elif c.kl_coef > 0:  # a frozen copy of the initial policy, only when the KL term is used
             self.ref_model = load_causal_lm(path or model.name_or_path, c.dtype).eval().requires_grad_(False)
 
         self.reward_funcs = [import_reward(f) for f in (reward_funcs or c.reward_funcs)]
@@ -237,14 +239,26 @@ class RLTrainer:
         """Reference log-probs for the KL term; old log-probs only when some update is off-policy
         (otherwise the current log-probs, detached, are exactly the sampling policy's)."""
         c, s = self.config, self.sizes
-        models = {"old_logprobs": self.model if self.needs_old_logprobs() else None, "ref_logprobs": self.ref_model}
-        for name, model in models.items():
-            if model is None:
-                continue
-            parts = [completion_logprobs(model, *self._inputs(batch.select(range(i, i + s.micro_batch_size))),
-                                         c.temperature, s.prefix_share)
-                     for i in range(0, len(batch), s.micro_batch_size)]
+        wanted = {"old_logprobs": self.needs_old_logprobs(), "ref_logprobs": self.has_reference()}
+        for name in (n for n, want in wanted.items() if want):
+            with self.reference() if name == "ref_logprobs" else nullcontext(self.model) as model:
+                parts = [completion_logprobs(model, *self._inputs(batch.select(range(i, i + s.micro_batch_size))),
+                                             c.temperature, s.prefix_share)
+                         for i in range(0, len(batch), s.micro_batch_size)]
             setattr(batch, name, torch.cat(parts))
+
+    def has_reference(self) -> bool:
+        return self.config.kl_coef > 0
+
+    @contextmanager
+    def reference(self):
+        """The frozen reference policy: a separate model, or with LoRA the same model with its
+        adapters switched off (no second copy in memory)."""
+        if self.ref_model is not None:
+            yield self.ref_model
+        else:
+            with self.accelerator.unwrap_model(self.model).disable_adapter():
+                yield self.model
 
     def needs_old_logprobs(self) -> bool:
         return self.config.num_mini_batches > 1 or self.config.ppo_epochs > 1
@@ -330,7 +344,7 @@ class RLTrainer:
         mask = micro.completion_mask
         stats = {"loss/policy": A.masked_mean(per_token.detach(), mask),
                  "policy/clip_frac": A.masked_mean(clipped.float(), mask)}
-        if self.ref_model is not None and self.kl_in_loss:
+        if self.has_reference() and self.kl_in_loss:
             kl = self.kl_fn(logprobs, micro.ref_logprobs)
             per_token = per_token + c.kl_coef * kl
             stats["kl"] = A.masked_mean(kl.detach(), mask)

@@ -51,7 +51,7 @@ class PPOTrainer(RLTrainer):
 
     def needs_old_logprobs(self) -> bool:
         # the KL-in-reward penalty is taken at sampling time, so it needs the sampling log-probs
-        return super().needs_old_logprobs() or (self.ref_model is not None and self.config.kl_in_reward)
+        return super().needs_old_logprobs() or (self.has_reference() and self.config.kl_in_reward)
 
     @torch.no_grad()
     def add_logprobs(self, batch: Rollout) -> None:
@@ -79,7 +79,7 @@ class PPOTrainer(RLTrainer):
         """Token-level GAE advantages (N, T); the critic's targets go to ``extras["returns"]``."""
         c, mask = self.config, batch.completion_mask
         kl = None
-        if self.ref_model is not None and c.kl_in_reward:
+        if self.has_reference() and c.kl_in_reward:
             kl = self.kl_fn(batch.old_logprobs, batch.ref_logprobs)
             self._rollout_kl = A.masked_mean(kl, mask)
             self._sequence_kl = (kl * mask).sum(-1).mean()

@@ -26,9 +26,11 @@ def launch(args: list[str], processes: int, timeout: int = 600) -> subprocess.Co
 
 
 @pytest.mark.slow
-def test_two_processes_train_with_gloo(tmp_path, toy_dir):
+@pytest.mark.parametrize("recipe", ["grpo_arithmetic.yaml", "grpo_arithmetic_lora.yaml"])
+def test_two_processes_train_with_gloo(tmp_path, toy_dir, recipe):
     out = tmp_path / "run"
-    proc = launch(["-m", "rlvr.train", "--config", RECIPE, "--max_steps", "3", "--output_dir", str(out),
+    proc = launch(["-m", "rlvr.train", "--config", os.path.join(ROOT, "recipes", "toy", recipe), "--max_steps", "3",
+                   "--output_dir", str(out),
                    "--prompts_per_step", "4", "--group_size", "4", "--num_eval_samples", "16", "--report_to",
                    "none", "--toy_sft_steps", str(TEST_SFT_STEPS), "--save_steps", "2"], processes=2)
     assert "prompts_per_process=2" in proc.stdout
