@@ -36,11 +36,19 @@ def resolve_checkpoint(resume_from: str, output_dir: str) -> str:
     return path
 
 
+def save_model(accelerator, model, path: str) -> None:
+    """``save_pretrained`` of a prepared model, called on every process: under ZeRO-3 the sharded
+    weights are gathered first (saving the unwrapped module would write empty tensors)."""
+    state_dict = accelerator.get_state_dict(model)
+    if accelerator.is_main_process:
+        accelerator.unwrap_model(model).save_pretrained(path, state_dict=state_dict)
+
+
 def save_checkpoint(accelerator, output_dir: str, step: int, model, tokenizer, trainer_state: dict) -> str:
     path = checkpoint_path(output_dir, step)
     accelerator.save_state(os.path.join(path, STATE_DIR))
+    save_model(accelerator, model, path)
     if accelerator.is_main_process:
-        accelerator.unwrap_model(model).save_pretrained(path)
         tokenizer.save_pretrained(path)
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:

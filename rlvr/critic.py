@@ -29,9 +29,10 @@ class ValueHead(nn.Module):
     def forward(self, hidden: Tensor) -> Tensor:
         return self.value_head(hidden).squeeze(-1).float()
 
-    def save_pretrained(self, path: str) -> None:
+    def save_pretrained(self, path: str, state_dict: dict | None = None) -> None:
         os.makedirs(path, exist_ok=True)
-        torch.save(self.value_head.state_dict(), os.path.join(path, VALUE_HEAD))
+        head = {k.removeprefix("value_head."): v for k, v in (state_dict or self.state_dict()).items()}
+        torch.save(head, os.path.join(path, VALUE_HEAD))
 
 
 class ValueModel(nn.Module):
@@ -58,10 +59,15 @@ class ValueModel(nn.Module):
                                use_cache=False).last_hidden_state
         return self.value_head(hidden).squeeze(-1).float()
 
-    def save_pretrained(self, path: str) -> None:
+    def save_pretrained(self, path: str, state_dict: dict | None = None) -> None:
+        """The backbone as a transformers folder plus ``value_head.pt``; ``state_dict`` (gathered
+        under ZeRO-3) replaces the module's own tensors."""
         os.makedirs(path, exist_ok=True)
-        self.backbone.save_pretrained(path)
-        torch.save(self.value_head.state_dict(), os.path.join(path, VALUE_HEAD))
+        state_dict = state_dict or self.state_dict()
+        self.backbone.save_pretrained(path, state_dict={k.removeprefix("backbone."): v for k, v in state_dict.items()
+                                                        if k.startswith("backbone.")})
+        torch.save({k.removeprefix("value_head."): v for k, v in state_dict.items() if k.startswith("value_head.")},
+                   os.path.join(path, VALUE_HEAD))
 
 
 def completion_values(critic, prompt_ids: Tensor, prompt_mask: Tensor, completion_ids: Tensor,

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from transformers import get_scheduler
 
 from rlvr import algorithms as A
-from rlvr.checkpoint import load_checkpoint, resolve_checkpoint, save_checkpoint
+from rlvr.checkpoint import load_checkpoint, resolve_checkpoint, save_checkpoint, save_model
 from rlvr.config import RLConfig
 from rlvr.data import PromptSampler, format_prompt, load_rows, validate_rows
 from rlvr.evaluation import greedy_accuracy
@@ -118,7 +118,7 @@ class RLTrainer:
         self.model, self.optimizer, self.scheduler = self.accelerator.prepare(model, optimizer, scheduler)
         self.kl_in_loss = True  # PPO may put the KL penalty in the reward instead
         if self.ref_model is not None:
-            self.ref_model = self.accelerator.prepare_model(self.ref_model, evaluation_mode=True)
+            self.ref_model = self._place_reference(self.ref_model)
         self.accelerator.register_for_checkpointing(self.sampler)
         self.generator = GENERATORS[c.generation_backend](
             self.accelerator.unwrap_model(self.model), self.tokenizer.pad_token_id, self.tokenizer.eos_token_id,
@@ -127,6 +127,16 @@ class RLTrainer:
         self.kl_fn = A.KL_ESTIMATORS[c.kl_estimator]
         self.global_step = 0
         self.history: dict = {}
+
+    def _place_reference(self, ref_model):
+        """The frozen reference is never registered with accelerate (nothing of it is trained or
+        checkpointed): under DeepSpeed it gets an inference engine (sharded with ZeRO-3, via TRL's
+        helper), elsewhere it is simply moved to the device."""
+        if self.accelerator.distributed_type == DistributedType.DEEPSPEED:
+            from trl.models.utils import prepare_deepspeed
+
+            return prepare_deepspeed(ref_model, self.accelerator)
+        return ref_model.to(self.accelerator.device)
 
     def make_optimizer(self, model, learning_rate: float):
         """AdamW and its schedule over the whole run's optimizer steps. fused: one kernel for all
@@ -218,10 +228,21 @@ class RLTrainer:
                     "dynamic_sampling/kept_frac": min(len(kept), s.prompts_per_process) / s.prompts_per_process}
         return cat_rollouts(groups, self.tokenizer.pad_token_id), metrics
 
+    @contextmanager
+    def generation_model(self):
+        """The policy as the generator sees it: unwrapped, and under ZeRO-3 with its sharded
+        weights gathered once for the whole rollout (every rank then generates on its own)."""
+        from trl.models import unwrap_model_for_generation
+
+        with unwrap_model_for_generation(self.model, self.accelerator) as unwrapped:
+            self.generator.model = unwrapped
+            yield unwrapped
+
     def sample(self, rows: list[dict]) -> Rollout:
-        rollout = sample_rollout(self.generator, self.tokenizer, [self._prompt_text(r) for r in rows], rows,
-                                 self.config.group_size, self.sampling, self.accelerator.device,
-                                 self.config.max_prompt_length)
+        with self.generation_model():
+            rollout = sample_rollout(self.generator, self.tokenizer, [self._prompt_text(r) for r in rows], rows,
+                                     self.config.group_size, self.sampling, self.accelerator.device,
+                                     self.config.max_prompt_length)
         if self.config.mask_truncated_completions:
             rollout.completion_mask = rollout.completion_mask * (~rollout.is_truncated).unsqueeze(-1)
         return rollout
@@ -357,9 +378,10 @@ class RLTrainer:
         acc = self.accelerator
         rows = self.eval_rows[acc.process_index :: acc.num_processes]
         texts = [self._prompt_text(r) for r in rows]
-        _, records = greedy_accuracy(self.generator, self.tokenizer, texts, rows, self.eval_reward,
-                                     self.config.max_new_tokens, acc.device,
-                                     max_prompt_length=self.config.max_prompt_length)
+        with self.generation_model():
+            _, records = greedy_accuracy(self.generator, self.tokenizer, texts, rows, self.eval_reward,
+                                         self.config.max_new_tokens, acc.device,
+                                         max_prompt_length=self.config.max_prompt_length)
         correct = sum(1 for r in records if r["score"] is not None and r["score"] >= 1.0)
         totals = acc.reduce(torch.tensor([correct, len(records)], device=acc.device), "sum")
         return (totals[0] / totals[1].clamp(min=1)).item()
@@ -435,6 +457,10 @@ class RLTrainer:
         bar.close()
         return self._finish(time.perf_counter() - start)
 
+    def save_final_models(self) -> None:
+        """The trained model(s) in ``output_dir``, loadable with ``from_pretrained`` (collective)."""
+        save_model(self.accelerator, self.model, self.config.output_dir)
+
     def _finish(self, seconds: float) -> dict:
         c, acc = self.config, self.accelerator
         summary = {"steps": self.global_step, "train_seconds": seconds}
@@ -446,8 +472,8 @@ class RLTrainer:
                 self._log({"step": self.global_step, "eval/accuracy": after})
             summary |= {"eval/accuracy_before": self.history["eval/accuracy_before"], "eval/accuracy_after": after}
         save_checkpoint(acc, c.output_dir, self.global_step, self.model, self.tokenizer, self._trainer_state())
+        self.save_final_models()
         if acc.is_main_process:
-            acc.unwrap_model(self.model).save_pretrained(c.output_dir)
             self.tokenizer.save_pretrained(c.output_dir)
             plot_training(self.metrics_log.path, os.path.join(c.output_dir, "training.png"))
             with open(os.path.join(c.output_dir, "summary.json"), "w") as f:

@@ -15,6 +15,7 @@ import torch
 from accelerate import DistributedType
 
 from rlvr import algorithms as A
+from rlvr.checkpoint import save_model
 from rlvr.config import ConfigError, PPOConfig
 from rlvr.critic import ValueHead, ValueModel, completion_values
 from rlvr.modeling import completion_logprobs
@@ -132,8 +133,6 @@ class PPOTrainer(RLTrainer):
             self.kl_coef = self._loaded_state.get("kl_coef", self.kl_coef)
         return step
 
-    def _finish(self, seconds: float) -> dict:
-        summary = super()._finish(seconds)
-        if self.accelerator.is_main_process:
-            self.accelerator.unwrap_model(self.critic).save_pretrained(os.path.join(self.config.output_dir, "critic"))
-        return summary
+    def save_final_models(self) -> None:
+        super().save_final_models()
+        save_model(self.accelerator, self.critic, os.path.join(self.config.output_dir, "critic"))

@@ -1,6 +1,7 @@
 """Real multi-process runs: `accelerate launch --multi_gpu --num_processes 2` starts two CPU
 processes with the gloo backend (`--cpu` would silently start one)."""
 
+import json
 import os
 import subprocess
 import sys
@@ -16,9 +17,11 @@ RECIPE = os.path.join(ROOT, "recipes", "toy", "grpo_arithmetic.yaml")
 
 
 def launch(args: list[str], processes: int, timeout: int = 600) -> subprocess.CompletedProcess:
-    multi = ["--multi_gpu"] if processes > 1 and "--config_file" not in args else []
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", *multi, "--num_processes", str(processes),
-           "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", *args]
+    # an accelerate config file carries the rest (a DeepSpeed json must not meet --mixed_precision)
+    defaults = [] if "--config_file" in args else [
+        *(["--multi_gpu"] if processes > 1 else []), "--num_machines", "1", "--mixed_precision", "no",
+        "--dynamo_backend", "no"]
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", *defaults, "--num_processes", str(processes), *args]
     env = {**os.environ, "PYTHONPATH": ROOT, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
@@ -73,3 +76,34 @@ def test_deepspeed_zero2_two_processes(tmp_path, toy_dir, recipe):
         assert (state / "pytorch_model_1").is_dir()  # the critic's engine
         assert steps[-1]["critic/grad_norm"] != steps[-1]["grad_norm"]
     assert os.path.exists(out / "summary.json")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("recipe", ["grpo_arithmetic.yaml", "ppo_arithmetic.yaml"])
+def test_deepspeed_zero3_truly_sharded_two_processes(tmp_path, toy_dir, recipe):
+    """ZeRO-3 with parameter persistence threshold 0, so even the tiny model's weights are
+    partitioned; generation gathers them, every rank joins every forward, the saved model is whole."""
+    settings = json.load(open(os.path.join(ROOT, "recipes", "accelerate", "zero3.json")))
+    settings["zero_optimization"]["stage3_param_persistence_threshold"] = 0
+    (tmp_path / "zero3.json").write_text(json.dumps(settings))
+    accelerate_config = open(os.path.join(ROOT, "recipes", "accelerate", "zero3.yaml")).read()
+    (tmp_path / "zero3.yaml").write_text(accelerate_config.replace("recipes/accelerate/zero3.json",
+                                                                   str(tmp_path / "zero3.json")))
+    out = tmp_path / "run"
+    launch(["--config_file", str(tmp_path / "zero3.yaml"), "-m", "rlvr.train", "--config",
+            os.path.join(ROOT, "recipes", "toy", recipe), "--max_steps", "3", "--output_dir", str(out),
+            "--prompts_per_step", "8", "--num_eval_samples", "16", "--report_to", "none",
+            "--toy_sft_steps", str(TEST_SFT_STEPS), "--save_steps", "2", "--kl_coef", "0.05",  # + a reference
+            *(["--critic_warmup_steps", "1"] if recipe.startswith("ppo") else [])], processes=2)
+    steps = [r for r in read_jsonl(out / "metrics.jsonl") if "reward/mean" in r]
+    assert [r["step"] for r in steps] == [1, 2, 3] and all(r["kl"] is not None for r in steps)
+    shards = os.listdir(out / "checkpoint-2" / "state" / "pytorch_model")
+    assert {"zero_pp_rank_0_mp_rank_00_model_states.pt", "zero_pp_rank_1_mp_rank_00_model_states.pt"} <= set(shards)
+    from rlvr.modeling import load_causal_lm
+
+    saved = load_causal_lm(str(out))  # gathered before saving: no empty tensors
+    assert saved.num_parameters() > 1e6 and all(p.numel() > 0 for p in saved.parameters())
+    if recipe.startswith("ppo"):
+        from rlvr.critic import ValueModel
+
+        assert ValueModel.from_pretrained(str(out / "critic")).value_head.weight.numel() == 128
