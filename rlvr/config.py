@@ -30,6 +30,8 @@ class RLConfig:
     toy_sft_steps: int = _f(500, "Supervised warm-start steps for model_name_or_path=toy.")
     toy_size: Literal["tiny", "20m"] = _f("tiny", "Toy model size for model_name_or_path=toy.")
     dtype: Literal["float32", "bfloat16", "float16"] = _f("float32", "Weights dtype when loading.")
+    gradient_checkpointing: bool = _f(False, "Recompute activations in the backward pass: less memory, ~30% "
+                                             "more update time (turns off the shared-prompt forward).")
     use_peft: bool = _f(False, "Train LoRA adapters instead of all weights; the reference model is then the "
                                "base with adapters disabled (no second copy).")
     lora_r: int = _f(16, "LoRA rank.")
@@ -142,7 +144,8 @@ class RLConfig:
             raise ConfigError(f"a mini-batch of {mini} completions per process must be divisible by "
                               f"micro_batch_size={micro}")
         # Micro-batches of whole groups run each prompt once (shared-prefix forward).
-        share = self.group_size if micro % self.group_size == 0 else 1
+        # (not with gradient checkpointing, which drops the KV cache that sharing relies on)
+        share = self.group_size if micro % self.group_size == 0 and not self.gradient_checkpointing else 1
         return BatchSizes(prompts, completions, mini, micro, mini // micro, share)
 
     def to_json(self) -> str:

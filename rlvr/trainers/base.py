@@ -94,6 +94,10 @@ class RLTrainer:
         self.tokenizer = tokenizer or load_tokenizer(path)
         model = model or load_causal_lm(path, c.dtype)
         self.ref_model = None
+        if c.gradient_checkpointing:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            if c.use_peft:
+                model.enable_input_require_grads()  # frozen embeddings would cut the recomputed graph
         if c.use_peft:
             model = add_lora(model, c.lora_r, c.lora_alpha, c.lora_dropout, c.lora_target_modules)
         elif c.kl_coef > 0:  # a frozen copy of the initial policy, only when the KL term is used
