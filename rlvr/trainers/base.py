@@ -24,7 +24,7 @@ from transformers import get_scheduler
 
 from rlvr import algorithms as A
 from rlvr.checkpoint import load_checkpoint, resolve_checkpoint, save_checkpoint, save_model
-from rlvr.config import RLConfig
+from rlvr.config import ConfigError, RLConfig
 from rlvr.data import PromptSampler, format_prompt, load_rows, validate_rows
 from rlvr.evaluation import greedy_accuracy
 from rlvr.modeling import add_lora, completion_logprobs, load_causal_lm, load_tokenizer
@@ -60,10 +60,18 @@ def _make_accelerator(c: RLConfig) -> Accelerator:
     # Without an accelerator device, accelerate only goes multi-process when told cpu=True (gloo),
     # and under DeepSpeed only when told the backend: otherwise every process believes it is alone.
     no_device = not (torch.cuda.is_available() or is_xpu_available() or is_npu_available())
+    if no_device and os.environ.get("ACCELERATE_USE_FSDP", "false").lower() == "true":
+        # accelerate would quietly run unsynchronised processes (cpu=False) or plain DDP (cpu=True)
+        raise ConfigError("accelerate runs FSDP on GPUs only; on a CPU use recipes/accelerate/ddp.yaml, "
+                          "zero2.yaml or zero3.yaml")
     deepspeed = os.environ.get("ACCELERATE_USE_DEEPSPEED", "false").lower() == "true"
     handlers = [InitProcessGroupKwargs(backend="gloo")] if no_device and deepspeed else []
-    return Accelerator(cpu=no_device and not deepspeed, log_with=c.report_to or None, project_dir=c.output_dir,
-                       step_scheduler_with_optimizer=False, kwargs_handlers=handlers)
+    accelerator = Accelerator(cpu=no_device and not deepspeed, log_with=c.report_to or None,
+                              project_dir=c.output_dir, step_scheduler_with_optimizer=False, kwargs_handlers=handlers)
+    if accelerator.distributed_type == DistributedType.NO and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise ConfigError(f"{os.environ['WORLD_SIZE']} processes were launched but accelerate set up none of them "
+                          "as distributed: they would train unsynchronised copies")
+    return accelerator
 
 
 class Timer:

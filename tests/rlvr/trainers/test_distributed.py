@@ -107,3 +107,16 @@ def test_deepspeed_zero3_truly_sharded_two_processes(tmp_path, toy_dir, recipe):
         from rlvr.critic import ValueModel
 
         assert ValueModel.from_pretrained(str(out / "critic")).value_head.weight.numel() == 128
+
+
+@pytest.mark.slow
+def test_fsdp_without_gpus_stops_with_a_clear_error(tmp_path, toy_dir):
+    """accelerate would otherwise run unsynchronised processes (or silently plain DDP)."""
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--config_file",
+           os.path.join(ROOT, "recipes", "accelerate", "fsdp.yaml"), "--num_processes", "2", "-m", "rlvr.train",
+           "--config", RECIPE, "--max_steps", "1", "--output_dir", str(tmp_path), "--report_to", "none",
+           "--toy_sft_steps", str(TEST_SFT_STEPS)]
+    env = {**os.environ, "PYTHONPATH": ROOT, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0
+    assert "accelerate runs FSDP on GPUs only" in proc.stderr + proc.stdout
