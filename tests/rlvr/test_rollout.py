@@ -121,3 +121,12 @@ def test_hidden_states_returned_with_logprobs_match_between_paths(toy_dir):
     assert torch.allclose(lp_plain[mask], lp_shared[mask], atol=1e-4)
     assert h_plain.shape == (*r.completion_ids.shape, model.config.hidden_size)
     assert torch.allclose(h_plain[mask], h_shared[mask], atol=1e-4)
+
+
+def test_long_prompts_keep_their_last_tokens(toy_dir):
+    from rlvr.rollout import encode_prompts
+
+    tok = load_tokenizer(toy_dir)
+    ids, mask = encode_prompts(tok, ["Q: 12+34=? A:", "Q: 1+2=? A:"], max_prompt_length=5)
+    assert ids.shape == (2, 5) and mask.all()
+    assert tok.decode(ids[0]).endswith("=? A:")  # the question's end and the generation prompt survive

@@ -60,7 +60,8 @@ def test_recipe_parses_with_cli_overrides(tmp_path):
     dict(dynamic_sampling=True, mask_truncated_completions=True, max_new_tokens=3),
     dict(advantage_estimator="rloo", loss_aggregation="seq_mean", lr_scheduler_type="linear", warmup_steps=1),
     dict(advantage_estimator="dr_grpo", loss_aggregation="constant_norm", reward_num_workers=2),
-], ids=["kl", "off_policy_minibatches", "dynamic_sampling", "rloo", "dr_grpo_pool"])
+    dict(generation_backend="hf", top_p=0.9, top_k=20, temperature=0.8, max_prompt_length=6),
+], ids=["kl", "off_policy_minibatches", "dynamic_sampling", "rloo", "dr_grpo_pool", "hf_generate_truncated"])
 def test_options_train_and_report(tmp_path, toy_dir, overrides):
     config = small_config(tmp_path, max_steps=2, num_eval_samples=0, **overrides)
     GRPOTrainer(config).train()
