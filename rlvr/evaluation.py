@@ -21,5 +21,9 @@ def greedy_accuracy(generator: Generator, tokenizer, prompt_texts: list[str], ro
         scores = call_reward(reward_fn, texts, rollout.completions, batch_rows)
         records += [{"prompt": p, "completion": c, "score": s}
                     for p, c, s in zip(texts, rollout.completions, scores)]
-    correct = sum(1 for r in records if r["score"] is not None and r["score"] >= 1.0)
-    return correct / max(len(records), 1), records
+    return count_correct(records) / max(len(records), 1), records
+
+
+def count_correct(records: list[dict]) -> int:
+    """Records whose score is full credit (``None`` = could not be scored = wrong)."""
+    return sum(1 for r in records if r["score"] is not None and r["score"] >= 1.0)

@@ -9,6 +9,8 @@ import math
 import random
 from collections.abc import Callable, Sequence
 
+from rlvr.testtime import majority_vote
+
 
 def pass_at_k(n: int, c: int, k: int) -> float:
     """Unbiased pass@k from n samples of which c are correct (Chen et al. 2021, "Evaluating Large
@@ -40,8 +42,6 @@ def bootstrap_ci(values: Sequence[float], confidence: float = 0.95, resamples: i
 
 def majority_correct(answers: Sequence, correct: Sequence[bool], equivalent: Callable | None = None) -> bool:
     """Whether the majority-vote answer of these samples is a correct one."""
-    from rlvr.testtime import majority_vote
-
     vote = majority_vote(answers, equivalent=equivalent)
     if vote.answer is None:
         return False

@@ -26,7 +26,7 @@ from rlvr import algorithms as A
 from rlvr.checkpoint import load_checkpoint, resolve_checkpoint, save_checkpoint, save_model
 from rlvr.config import ConfigError, RLConfig
 from rlvr.data import PromptSampler, format_prompt, load_rows, validate_rows
-from rlvr.evaluation import greedy_accuracy
+from rlvr.evaluation import count_correct, greedy_accuracy
 from rlvr.modeling import add_lora, completion_logprobs, load_causal_lm, load_tokenizer
 from rlvr.rollout import GENERATORS, SamplingParams, sample_rollout
 from rlvr.scoring import Scorer, reward_name
@@ -394,8 +394,7 @@ class RLTrainer:
             _, records = greedy_accuracy(self.generator, self.tokenizer, texts, rows, self.eval_reward,
                                          self.config.max_new_tokens, acc.device,
                                          max_prompt_length=self.config.max_prompt_length)
-        correct = sum(1 for r in records if r["score"] is not None and r["score"] >= 1.0)
-        totals = acc.reduce(torch.tensor([correct, len(records)], device=acc.device), "sum")
+        totals = acc.reduce(torch.tensor([count_correct(records), len(records)], device=acc.device), "sum")
         return (totals[0] / totals[1].clamp(min=1)).item()
 
     def _evaluate_at_step(self) -> float:

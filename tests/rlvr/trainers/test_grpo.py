@@ -171,7 +171,9 @@ def test_trains_on_real_gsm8k_format(tmp_path, toy_dir):
     trainer = GRPOTrainer(config)
     assert trainer.reward_columns == ["answer"]
     summary = trainer.train()
-    assert summary["eval/accuracy_after"] == 0.0  # a 1M-parameter arithmetic model cannot do GSM8K
+    assert 0.0 <= summary["eval/accuracy_after"] <= 1.0
+    step = [r for r in read_jsonl(os.path.join(config.output_dir, "metrics.jsonl")) if "reward/mean" in r][0]
+    assert step["reward/accuracy_reward/none_frac"] == 0.0  # every "... #### 72" gold answer was parsed
     sample = read_jsonl(os.path.join(config.output_dir, "completions.jsonl"))[0]
     assert sample["prompt"].startswith("Solve it. End with #### <number>.\nQ: ")
 
