@@ -1,0 +1,44 @@
+import pytest
+
+from rewards.math import extract_answer
+
+
+@pytest.mark.parametrize("completion, expected", [
+    (" 19", "19"),
+    ("Step 1: 3+4=7.\nThe answer is 7.", "7"),
+    ("Answer: 1,234", "1,234"),
+    (r"so \boxed{\frac{1}{2}} is it", r"\frac{1}{2}"),
+    (r"\boxed{x^{2}}", "x^{2}"),
+    (r"nested \boxed{\frac{\sqrt{3}}{2}} end", r"\frac{\sqrt{3}}{2}"),
+    (r"\fbox{12}", "12"),
+    ("Natalia sold 24 clips.\n#### 72", "72"),
+    ("Q: 2+2?\nA: 4", "4"),
+    ("Final Answer: The final answer is $\\frac{3}{4}$. I hope it is correct.", "\\frac{3}{4}"),
+    ("The answer is (B).", "B"),
+    ("The answer is **D**.", "D"),
+    ("Option C fits.\n**C**", "C"),
+    ("The answer is $\\$18.90$.", "\\$18.90"),
+    ("We first thought the answer is 3; the answer is 5.", "5"),  # the last committed answer
+    (r"$\boxed{2}$ and again $\boxed{2.0}$", "2.0"),  # repeated equal boxes are fine
+    (r"the roots are $x = 3 \text{ or } x = 4$. The answer is $x = 3 \text{ or } x = 4$", "3, 4"),
+])
+def test_extracts_the_committed_answer(completion, expected):
+    assert extract_answer(completion) == expected
+
+
+@pytest.mark.parametrize("completion", [
+    "I computed 3 and then 4",           # commits to nothing
+    r"The answer is \boxed{12",          # cut off inside the box
+    r"\boxed{3} or maybe \boxed{4}",     # several different final answers
+    "The answer is 3 or 4.",             # a hedge
+    r"The answer is $\boxed{3 \text{ or } 4}$",
+    "",
+    "\x00\xff{{{",
+])
+def test_commits_to_nothing(completion):
+    assert extract_answer(completion) is None
+
+
+def test_chat_message_and_huge_output():
+    assert extract_answer([{"role": "assistant", "content": "A: 5"}]) == "5"
+    assert extract_answer("x" * 1_000_000 + " The answer is 12") == "12"
