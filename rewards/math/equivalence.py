@@ -102,8 +102,14 @@ def _equal(x: Node, y: Node, pa: bool, pb: bool, deadline: float) -> bool:
         return " ".join(x.value.lower().split()) == " ".join(y.value.lower().split()) != ""
     if x.kind == "scalar" and y.kind == "scalar":
         return _scalar_equal(x.value, y.value, pa, pb, deadline)
-    if x.kind == "relation" or y.kind == "relation":
-        return x.kind == y.kind and _relation_equal(x, y, deadline)
+    if x.kind == "relation" and y.kind == "relation":
+        if x.solved and y.solved and x.items[0].value == y.items[0].value:
+            return _equal(x.items[1], y.items[1], pa, pb, deadline)
+        return _relation_equal(x, y, deadline)
+    if x.kind == "relation" or y.kind == "relation":  # "x = 3" answers "3"
+        relation, other = (x, y) if x.kind == "relation" else (y, x)
+        p_rel, p_other = (pa, pb) if x.kind == "relation" else (pb, pa)
+        return relation.solved and _equal(relation.items[1], other, p_rel, p_other, deadline)
     return _collection_equal(x, y, deadline)
 
 

@@ -24,6 +24,7 @@ class Node:
     value: str = ""               # scalar/text/choice payload; relation operator
     items: tuple = field(default_factory=tuple)
     brackets: str = ""            # "()", "[)", ... for tuples and intervals
+    solved: bool = False          # a relation "x = <rhs>" whose left side is one variable
 
 
 def split_top(text: str, separators: tuple[str, ...]) -> list[str]:
@@ -113,8 +114,8 @@ def parse(text: str) -> Node:
 
     >>> parse("(1,3]").kind, parse("(1,3]").brackets
     ('interval', '(]')
-    >>> parse("x>3").brackets, parse("x=5").value
-    ('()', '5')
+    >>> parse("x>3").brackets, parse("x=5").items[1].value, parse("x=5").solved
+    ('()', '5', True)
     >>> [n.value for n in parse("⦃1\\pm\\sqrt{5},-2⦄").items]
     ['1+\\sqrt{5}', '1-\\sqrt{5}', '-2']
     """
@@ -140,10 +141,9 @@ def parse(text: str) -> Node:
         interval = _interval_from_relation(parts)
         if interval is not None:
             return interval
-        if len(parts) == 3 and parts[1] == "=" and _VARIABLE.match(parts[0].strip()):
-            return parse(parts[2])  # "x = 3" answers "3"
-        if len(parts) == 3:
-            return Node("relation", parts[1], items=(parse(parts[0]), parse(parts[2])))
+        if len(parts) == 3:  # "x = 3" is solved: it also answers "3"
+            solved = parts[1] == "=" and bool(_VARIABLE.match(parts[0].strip()))
+            return Node("relation", parts[1], items=(parse(parts[0]), parse(parts[2])), solved=solved)
     if "\\text" in s or "\\or" in s:
         return Node("text", s)
     if _wrapped(s):
