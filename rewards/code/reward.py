@@ -1,0 +1,204 @@
+"""``run_tests`` for one program and ``unit_test_reward`` for a batch (TRL's reward contract)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import re
+import signal
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+
+from rewards.code import judge
+from rewards.code.sandbox import Limits, sandbox
+from rewards.contract import completion_text
+
+MAX_PROGRAM_CHARS = 256 * 1024
+MAX_STDIO_CASES = 256
+_FENCE = re.compile(r"```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)```", re.S)
+_POOL: ProcessPoolExecutor | None = None
+_POOL_WORKERS = 0
+_POOL_LOCK = threading.Lock()
+
+
+@dataclass
+class TestResult:
+    passed: bool
+    n_passed: int
+    n_total: int
+    status: str         # passed | failed | timeout | memory | syntax_error | runtime_error | output_limit | bad_tests | empty
+    detail: str = ""    # the first failure, for debugging (capped)
+    stdout: str = ""    # the program's captured output (capped)
+    stderr: str = ""
+
+    @property
+    def fraction(self) -> float:
+        return self.n_passed / self.n_total if self.n_total else 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _exit_status(status: int | None) -> str | None:
+    """A status name for a child that died abnormally, from its raw wait status."""
+    if status is None or status < 0:
+        return None
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        return {signal.SIGXCPU: "timeout", signal.SIGKILL: "timeout", signal.SIGXFSZ: "output_limit",
+                signal.SIGSEGV: "memory"}.get(sig, "runtime_error")
+    return None
+
+
+def _classify_error(text: str, default: str = "runtime_error") -> str:
+    return "memory" if "MemoryError" in text else default
+
+
+def run_tests(program: str, tests, *, timeout: float = 10.0, memory_mb: int = 1024, prelude: str = "") -> TestResult:
+    """Run ``program`` against ``tests`` in the sandbox; the verdict is computed here, never in the sandbox.
+
+    ``tests`` is Python test code (asserts, ``check(candidate)`` plus its call, unittest classes) or a list
+    of ``{"input": str, "output": str}`` stdin/stdout cases. ``prelude`` is prepended to the program
+    (e.g. LeetCode's implicit ``from typing import *``). ``timeout`` bounds the whole run (wall clock;
+    CPU time is limited to the same number of seconds); ``memory_mb`` the address space.
+    """
+    if not isinstance(program, str) or not program.strip():
+        return TestResult(False, 0, 0, "empty", "no program")
+    if len(program) > MAX_PROGRAM_CHARS or "\x00" in program:
+        return TestResult(False, 0, 0, "syntax_error", "program too long or binary")
+    source = prelude + ("\n" if prelude else "") + program
+    try:
+        compile(source, "<program>", "exec")
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        return TestResult(False, 0, 0, "syntax_error", f"{type(exc).__name__}: {exc}"[:500])
+    limits = Limits(timeout=timeout, memory_mb=memory_mb)
+    if isinstance(tests, str):
+        return _run_function_tests(source, tests, limits)
+    if isinstance(tests, list) and tests and all(isinstance(t, dict) and "input" in t and "output" in t for t in tests):
+        return _run_stdio_tests(source, tests[:MAX_STDIO_CASES], limits)
+    return TestResult(False, 0, 0, "bad_tests", "tests must be test code or a list of {'input', 'output'} cases")
+
+
+def _run_function_tests(source: str, tests: str, limits: Limits) -> TestResult:
+    try:
+        judge.static_assert_count(__import__("ast").parse(tests))
+    except SyntaxError as exc:
+        return TestResult(False, 0, 0, "bad_tests", f"the tests do not parse: {exc}")
+    child = sandbox().spawn(source, mode="rpc", limits=limits)
+    deadline = time.monotonic() + limits.timeout
+    session = judge.Session(child.channel, deadline)
+    try:
+        try:
+            hello = judge.zygote.recv_message(child.channel, deadline)
+        except (TimeoutError, EOFError, OSError, ValueError) as exc:
+            child.kill()
+            status = _exit_status(child.status) or ("timeout" if isinstance(exc, TimeoutError) else "runtime_error")
+            return _result(child, 0, 0, status, f"the program did not load: {type(exc).__name__}")
+        if "load_error" in hello:
+            name, text = hello["load_error"]
+            return _result(child, 0, 0, _classify_error(name), f"{name}: {text}")
+        try:
+            passed, total, failure = judge.run_test_code(session, tests)
+        except judge.Timeout:
+            child.kill()
+            return _result(child, 0, max(1, judge.static_assert_count(__import__("ast").parse(tests))), "timeout",
+                           "the program timed out")
+        child.kill()
+        if passed == total and total > 0 and failure is None:
+            return _result(child, passed, total, "passed", "")
+        status = _exit_status(child.status) if failure and "died" in failure else None
+        status = status or _classify_error(failure or "", "failed")
+        return _result(child, passed, total, status, failure or "")
+    finally:
+        child.close()
+
+
+def _run_stdio_tests(source: str, cases: list[dict], limits: Limits) -> TestResult:
+    passed, first_failure, status = 0, "", "passed"
+    stdout = stderr = ""
+    for k, case in enumerate(cases):
+        child = sandbox().spawn(source, mode="stdio", stdin=str(case["input"]).encode(), limits=limits)
+        try:
+            exit_status = child.wait(time.monotonic() + limits.timeout)
+            child.kill()  # descendants included
+            out = child.read_output("out", limit=None).decode("utf-8", "replace")
+            err = child.read_output("err").decode("utf-8", "replace")
+            stdout, stderr = out[:judge_cap()], err
+            abnormal = "timeout" if exit_status is None else _exit_status(exit_status)
+            code = os.WEXITSTATUS(exit_status) if exit_status is not None and os.WIFEXITED(exit_status) else None
+            if abnormal:
+                case_status = abnormal
+            elif code != 0:
+                case_status = _classify_error(err)
+            elif judge.outputs_match(out, str(case["output"])):
+                passed += 1
+                continue
+            else:
+                case_status = "failed"
+            if status == "passed":
+                status, first_failure = case_status, f"case {k}: {case_status}"
+        finally:
+            child.close()
+    ok = passed == len(cases)
+    return TestResult(ok, passed, len(cases), "passed" if ok else status, first_failure, stdout, stderr[:judge_cap()])
+
+
+def judge_cap() -> int:
+    from rewards.code.sandbox import OUTPUT_CAP
+
+    return OUTPUT_CAP
+
+
+def _result(child, passed: int, total: int, status: str, detail: str) -> TestResult:
+    out = child.read_output("out").decode("utf-8", "replace")
+    err = child.read_output("err").decode("utf-8", "replace")
+    return TestResult(status == "passed", passed, total, status, detail[:500], out, err)
+
+
+def extract_code(completion) -> str:
+    """The last fenced code block (Python or unlabelled preferred), or the whole text when there is none."""
+    text = completion_text(completion)
+    blocks = _FENCE.findall(text)
+    if not blocks:
+        return text
+    python = [body for lang, body in blocks if lang.lower() in ("", "python", "python3", "py")]
+    return (python or [body for _, body in blocks])[-1]
+
+
+def _score(item) -> float | None:
+    completion, tests, partial, timeout, prelude = item
+    if tests is None:
+        return None
+    result = run_tests(extract_code(completion), tests, timeout=timeout, prelude=prelude)
+    return result.fraction if partial else float(result.passed)
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    global _POOL, _POOL_WORKERS
+    with _POOL_LOCK:
+        if _POOL is None or _POOL_WORKERS != workers:
+            if _POOL is not None:
+                _POOL.shutdown(cancel_futures=True)
+            _POOL = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"))
+            _POOL_WORKERS = workers
+        return _POOL
+
+
+def unit_test_reward(completions, tests, *, partial_credit: bool = False, timeout: float = 10.0,
+                     num_workers: int | None = None, prelude: str = "", **kwargs) -> list[float | None]:
+    """1.0 when the program in a completion passes all its ``tests`` (fraction passed with
+    ``partial_credit``), else 0.0; ``None`` when a row has no tests. Runs the batch across
+    ``num_workers`` processes (default: all cores), each with its own pre-forked sandbox zygote.
+
+    >>> unit_test_reward(["```python\\ndef add(a, b):\\n    return a + b\\n```"], ["assert add(2, 3) == 5"])
+    [1.0]
+    """
+    if len(completions) != len(tests):
+        raise ValueError(f"unit_test_reward got {len(completions)} completions but {len(tests)} tests")
+    items = [(c, t, partial_credit, timeout, prelude) for c, t in zip(completions, tests)]
+    workers = num_workers if num_workers is not None else (os.cpu_count() or 1)
+    if workers <= 1 or len(items) == 1 or multiprocessing.current_process().daemon:
+        return [_score(item) for item in items]
+    return list(_pool(min(workers, len(items))).map(_score, items))
