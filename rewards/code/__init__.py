@@ -37,7 +37,8 @@ from rewards.code.sandbox import Limits
 
 LEETCODE_PRELUDE = (
     "from typing import *\nfrom collections import *\nfrom functools import *\nfrom itertools import *\n"
-    "from heapq import *\nfrom bisect import *\nfrom math import *\nimport math, string, re, random, operator"
+    "from heapq import *\nfrom bisect import *\nfrom math import *\nfrom string import *\nfrom operator import *\n"
+    "import math, string, re, random, operator, collections, itertools, functools, heapq, bisect"
 )
 
 __all__ = ["LEETCODE_PRELUDE", "Limits", "TestResult", "extract_code", "outputs_match", "run_tests", "unit_test_reward"]

@@ -178,7 +178,7 @@ def run_test_code(session: Session, tests: str) -> tuple[int, int, str | None]:
             namespace[name] = value
     tally = Tally()
     namespace["__rlvr_tally"] = tally
-    code = compile(ast.fix_missing_locations(_CountAsserts().visit(tree)), "<tests>", "exec")
+    code = compile(ast.fix_missing_locations(_CountAsserts().visit(tree)), "<tests>", "exec", dont_inherit=True)
     failure = None
     try:
         exec(code, namespace)

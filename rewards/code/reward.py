@@ -53,7 +53,11 @@ def _exit_status(status: int | None) -> str | None:
 
 
 def _classify_error(text: str, default: str = "runtime_error") -> str:
-    return "memory" if "MemoryError" in text else default
+    if "MemoryError" in text:
+        return "memory"
+    if "File too large" in text or "EFBIG" in text:  # Python ignores SIGXFSZ: writes past the cap fail instead
+        return "output_limit"
+    return default
 
 
 def run_tests(program: str, tests, *, timeout: float = 10.0, memory_mb: int = 1024, prelude: str = "") -> TestResult:
@@ -70,7 +74,7 @@ def run_tests(program: str, tests, *, timeout: float = 10.0, memory_mb: int = 10
         return TestResult(False, 0, 0, "syntax_error", "program too long or binary")
     source = prelude + ("\n" if prelude else "") + program
     try:
-        compile(source, "<program>", "exec")
+        compile(source, "<program>", "exec", dont_inherit=True)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         return TestResult(False, 0, 0, "syntax_error", f"{type(exc).__name__}: {exc}"[:500])
     limits = Limits(timeout=timeout, memory_mb=memory_mb)

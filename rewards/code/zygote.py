@@ -278,7 +278,7 @@ def serve_rpc(program: str, channel) -> None:
     namespace = {"__name__": "solution", "__builtins__": __builtins__}
     handles: dict = {}
     try:
-        exec(compile(program, "<program>", "exec"), namespace)
+        exec(compile(program, "<program>", "exec", dont_inherit=True), namespace)
     except BaseException as exc:  # noqa: BLE001 - report it, the judge decides
         send_message(channel, {"load_error": [type(exc).__name__, str(exc)[:500]]})
         return
@@ -322,7 +322,7 @@ def child_main(request: dict, fds: list[int]) -> None:
     else:
         channel.close()
         namespace = {"__name__": "__main__", "__builtins__": __builtins__}
-        exec(compile(program, "<program>", "exec"), namespace)
+        exec(compile(program, "<program>", "exec", dont_inherit=True), namespace)
     sys.stdout.flush()
 
 
