@@ -20,6 +20,8 @@ import builtins
 import io
 import time
 import unittest
+from dataclasses import dataclass
+from functools import lru_cache
 
 from rewards.code import zygote
 
@@ -132,22 +134,33 @@ class _CountAsserts(ast.NodeTransformer):
     """``assert E`` -> ``__rlvr_tally.record(lambda: E, "line N")``: count every assert, keep going."""
 
     def visit_Assert(self, node: ast.Assert):
-        call = ast.Expr(ast.Call(
-            func=ast.Attribute(ast.Name("__rlvr_tally", ast.Load()), "record", ast.Load()),
-            args=[ast.Lambda(ast.arguments([], [], None, [], [], None, []), node.test),
-                  ast.Constant(f"line {node.lineno}")], keywords=[]))
-        return ast.copy_location(call, node)
+        where = {"lineno": node.lineno, "col_offset": node.col_offset, "end_lineno": node.end_lineno,
+                 "end_col_offset": node.end_col_offset}
+        func = ast.Attribute(ast.Name("__rlvr_tally", ast.Load(), **where), "record", ast.Load(), **where)
+        check = ast.Lambda(ast.arguments([], [], None, [], [], None, []), node.test, **where)
+        return ast.Expr(ast.Call(func, [check, ast.Constant(f"line {node.lineno}", **where)], [], **where), **where)
 
 
-def free_names(tree: ast.Module) -> list[str]:
-    """Names the test code reads but never binds (nor are builtins): the program must provide them."""
-    bound, loaded = set(), []
+@dataclass(frozen=True)
+class PreparedTests:
+    code: object              # the compiled, assert-counting test code
+    free_names: tuple         # names the program must provide
+    n_asserts: int            # assert statements in the source (the minimum total)
+
+
+@lru_cache(maxsize=512)  # a group of samples shares its tests: parse and compile them once
+def prepare_tests(tests: str) -> PreparedTests:
+    """Parse once: free names, assert count, and the counting transform (raises SyntaxError)."""
+    tree = ast.parse(tests)
+    bound, loaded, n_asserts = set(), [], 0
     for node in ast.walk(tree):
         if isinstance(node, ast.Name):
             if isinstance(node.ctx, ast.Load):
                 loaded.append(node.id)
             else:
                 bound.add(node.id)
+        elif isinstance(node, ast.Assert):
+            n_asserts += 1
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             bound.add(node.name)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -156,32 +169,23 @@ def free_names(tree: ast.Module) -> list[str]:
             bound.add(node.arg)
         elif isinstance(node, ast.ExceptHandler) and node.name:
             bound.add(node.name)
-    out = []
-    for name in loaded:
-        if name not in bound and not hasattr(builtins, name) and name not in out:
-            out.append(name)
-    return out
+    free = tuple(dict.fromkeys(n for n in loaded if n not in bound and not hasattr(builtins, n)))
+    code = compile(_CountAsserts().visit(tree), "<tests>", "exec", dont_inherit=True)
+    return PreparedTests(code, free, n_asserts)
 
 
-def static_assert_count(tree: ast.Module) -> int:
-    return sum(isinstance(n, ast.Assert) for n in ast.walk(tree))
-
-
-def run_test_code(session: Session, tests: str) -> tuple[int, int, str | None]:
+def run_test_code(session: Session, prepared: PreparedTests) -> tuple[int, int, str | None]:
     """Execute the test code against the sandboxed program: (passed, total, first failure)."""
-    tree = ast.parse(tests)
-    static = static_assert_count(tree)
     namespace: dict = {"__name__": "__rlvr_tests__", "__builtins__": builtins}
-    for name in free_names(tree):
+    for name in prepared.free_names:
         value = session.lookup(name)
         if value is not None:
             namespace[name] = value
     tally = Tally()
     namespace["__rlvr_tally"] = tally
-    code = compile(ast.fix_missing_locations(_CountAsserts().visit(tree)), "<tests>", "exec", dont_inherit=True)
     failure = None
     try:
-        exec(code, namespace)
+        exec(prepared.code, namespace)
     except Timeout:
         raise
     except Exception as exc:  # noqa: BLE001 - the tests stop; the rest count as failed
@@ -196,7 +200,7 @@ def run_test_code(session: Session, tests: str) -> tuple[int, int, str | None]:
         tally.passed += result.testsRun - bad
         if bad and tally.first_failure is None:
             tally.first_failure = "unittest: " + "; ".join(str(t) for t, _ in (result.failures + result.errors)[:3])
-    total = max(tally.total, static, 1 if failure else 0)
+    total = max(tally.total, prepared.n_asserts, 1 if failure else 0)
     return tally.passed, total, failure or tally.first_failure
 
 

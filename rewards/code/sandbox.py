@@ -11,6 +11,7 @@ is removed.
 from __future__ import annotations
 
 import json
+import marshal
 import os
 import shutil
 import signal
@@ -56,13 +57,16 @@ class Child:
         self.status = self.sandbox.wait_exit(self.pid, deadline)
         return self.status
 
-    def kill(self) -> None:
+    def kill(self, wait: bool = True) -> None:
+        """SIGKILL the whole process group (descendants cannot leave it); ``wait`` for the exit status."""
         try:
-            os.killpg(self.pid, signal.SIGKILL)  # the whole group, descendants included
+            os.killpg(self.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-        if self.status is None:
+        if wait and self.status is None:
             self.status = self.sandbox.wait_exit(self.pid, time.monotonic() + 5)
+        elif self.status is None:
+            self.sandbox.forget(self.pid)
 
     def read_output(self, which: str = "out", limit: int | None = OUTPUT_CAP) -> bytes:
         path = self.out_path if which == "out" else self.err_path
@@ -73,7 +77,7 @@ class Child:
             return b""
 
     def close(self) -> None:
-        self.kill()
+        self.kill(wait=False)
         self.channel.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
@@ -86,6 +90,7 @@ class Sandbox:
         self._control: socket.socket | None = None
         self._owner = -1
         self._exits: dict[int, int] = {}
+        self._ignored: set[int] = set()
         self._lock = threading.RLock()
         self.network_isolated = False
 
@@ -110,13 +115,19 @@ class Sandbox:
         while True:
             msg = zygote.recv_message(self._control, deadline)
             if "exit" in msg:
-                self._exits[msg["exit"]] = msg["status"]
                 if key == "exit" and msg["exit"] == pid:
                     return msg["status"]
+                if msg["exit"] in self._ignored:
+                    self._ignored.discard(msg["exit"])
+                else:
+                    self._exits[msg["exit"]] = msg["status"]
             elif key in msg:
                 return msg[key]
 
-    def spawn(self, program: str, *, mode: str, stdin: bytes = b"", limits: Limits = Limits()) -> Child:
+    def spawn(self, program, *, mode: str, stdin: bytes = b"", limits: Limits = Limits()) -> Child:
+        """Start ``program`` (source, or a code object compiled here) locked down in ``mode`` rpc|stdio."""
+        if isinstance(program, str):
+            program = compile(program, "<program>", "exec", dont_inherit=True)
         with self._lock:
             self._ensure()
             workdir = tempfile.mkdtemp(prefix="rlvr-sandbox-")
@@ -137,8 +148,14 @@ class Sandbox:
                     os.close(fd)
                 theirs.close()
             child = Child(self, pid, workdir, ours, out_path, err_path)
-            zygote.send_message(ours, {"program": program})
+            zygote.send_message(ours, {"code": marshal.dumps(program).hex()})
             return child
+
+    def forget(self, pid: int) -> None:
+        """The caller will not wait for ``pid``: drop its exit report whenever it arrives."""
+        with self._lock:
+            if self._exits.pop(pid, None) is None:
+                self._ignored.add(pid)
 
     def wait_exit(self, pid: int, deadline: float) -> int | None:
         with self._lock:

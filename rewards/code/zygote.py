@@ -147,9 +147,13 @@ _SYSCALLS = {  # name: (x86_64, aarch64)
 }
 _SIGNALS = {"kill": (62, 129), "tkill": (200, 130), "tgkill": (234, 131)}  # only to itself / its own group
 _CAPSET = (126, 91)
+try:
+    with open("/proc/sys/kernel/cap_last_cap") as _f:
+        _CAP_LAST = int(_f.read())
+except (OSError, ValueError):
+    _CAP_LAST = 63
 _LANDLOCK_CREATE, _LANDLOCK_ADD_RULE, _LANDLOCK_RESTRICT = 444, 445, 446
 _FS_READ = 1 | 4 | 8          # EXECUTE | READ_FILE | READ_DIR
-_FS_DIR_ONLY = 4 | 8          # READ_FILE | READ_DIR
 _PR_SET_NO_NEW_PRIVS, _PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 38, 22, 2
 
 
@@ -157,18 +161,23 @@ def _syscall(nr: int, *args) -> int:
     return _LIBC.syscall(ctypes.c_long(nr), *args)
 
 
-def landlock(read_paths: list[str], cwd: str) -> int:
-    """Restrict the filesystem (and, ABI >= 6, signals/abstract sockets); returns the ABI or 0."""
+def landlock_ruleset(read_paths: list[str]) -> tuple[int, int]:
+    """Build, once in the zygote, the Landlock ruleset every child enforces: (fd or -1, ABI).
+
+    Read and execute the Python installation and system libraries; read/write /dev/null; read
+    /dev/urandom; nothing else at all (not even the child's own working directory: it needs none).
+    With ABI >= 6 the domain also may not signal processes or reach abstract sockets outside it.
+    """
     abi = _syscall(_LANDLOCK_CREATE, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
     if abi < 1:
-        return 0
+        return -1, 0
     handled = (1 << 13) - 1 | (1 << 13 if abi >= 2 else 0) | (1 << 14 if abi >= 3 else 0) | (1 << 15 if abi >= 5 else 0)
     scoped = 3 if abi >= 6 else 0
     attr = struct.pack("QQQ", handled, 0, scoped) if abi >= 6 else struct.pack("Q", handled)
     buf = ctypes.create_string_buffer(attr, len(attr))
     ruleset = _syscall(_LANDLOCK_CREATE, buf, ctypes.c_size_t(len(attr)), ctypes.c_uint32(0))
     if ruleset < 0:
-        return 0
+        return -1, 0
 
     def allow(path: str, access: int) -> None:
         try:
@@ -185,34 +194,45 @@ def landlock(read_paths: list[str], cwd: str) -> int:
 
     for path in read_paths:
         allow(path, _FS_READ)
-    allow(cwd, _FS_DIR_ONLY)
     allow("/dev/null", 2 | 4)
     allow("/dev/urandom", 4)
-    if _syscall(_LANDLOCK_RESTRICT, ctypes.c_int(ruleset), ctypes.c_uint32(0)) != 0:
+    return ruleset, abi
+
+
+def landlock(ruleset: int) -> None:
+    if ruleset >= 0 and _syscall(_LANDLOCK_RESTRICT, ctypes.c_int(ruleset), ctypes.c_uint32(0)) != 0:
         raise OSError(ctypes.get_errno(), "landlock_restrict_self failed")
-    os.close(ruleset)
-    return abi
 
 
-def seccomp() -> bool:
-    """Install the syscall filter; False on an architecture we have no table for."""
+def seccomp_program() -> list[tuple] | None:
+    """The syscall filter, built once in the zygote; ``seccomp`` appends the per-child signal rules."""
     column = {"x86_64": 0, "aarch64": 1}.get(_ARCH)
     if column is None:
-        return False
+        return None
     arch = (0xC000003E, 0xC00000B7)[column]
     ld, jeq, ret = 0x20, 0x15, 0x06
-    kill, allow, eperm, enosys = 0x80000000, 0x7FFF0000, 0x00050000 | 1, 0x00050000 | 38
+    kill, eperm, enosys = 0x80000000, 0x00050000 | 1, 0x00050000 | 38
     prog = [(ld, 0, 0, 4), (jeq, 1, 0, arch), (ret, 0, 0, kill), (ld, 0, 0, 0)]
     if column == 0:  # x32 syscalls carry bit 30
         prog += [(0x35, 0, 1, 0x40000000), (ret, 0, 0, kill)]  # JGE
-    denied = [nums[column] for nums in _SYSCALLS.values()]
-    for nr in denied:
-        prog += [(jeq, 0, 1, nr), (ret, 0, 0, eperm)]
+    for nums in _SYSCALLS.values():
+        prog += [(jeq, 0, 1, nums[column]), (ret, 0, 0, eperm)]
+    prog += [(jeq, 0, 1, 435), (ret, 0, 0, enosys)]  # clone3 -> ENOSYS: libc falls back to clone
+    return prog
+
+
+def seccomp(base: list[tuple] | None) -> bool:
+    """Install the filter: the zygote's program plus signal rules naming this process."""
+    if base is None:
+        return False
+    column = {"x86_64": 0, "aarch64": 1}[_ARCH]
+    ld, jeq, ret = 0x20, 0x15, 0x06
+    allow, eperm = 0x7FFF0000, 0x00050000 | 1
     me = os.getpid()
+    prog = list(base)
     for nums in _SIGNALS.values():  # arg0 must be this process, 0 (its group) or -pgid (= -pid)
         prog += [(jeq, 0, 6, nums[column]), (ld, 0, 0, 16), (jeq, 3, 0, me), (jeq, 2, 0, 0),
                  (jeq, 1, 0, (-me) & 0xFFFFFFFF), (ret, 0, 0, eperm), (ret, 0, 0, allow)]
-    prog += [(jeq, 0, 1, 435), (ret, 0, 0, enosys)]  # clone3 -> ENOSYS: libc falls back to clone
     prog += [(ret, 0, 0, allow)]
     raw = b"".join(struct.pack("HBBI", *ins) for ins in prog)
     filt = ctypes.create_string_buffer(raw, len(raw))
@@ -235,7 +255,7 @@ def drop_root() -> None:
     """
     if _LIBC.prctl(28, ctypes.c_ulong(1 | 2 | 4 | 8 | 32), 0, 0, 0) != 0:  # SECBIT_NOROOT|NO_SETUID_FIXUP (+locks), KEEP_CAPS_LOCKED
         raise OSError(ctypes.get_errno(), "securebits failed")
-    for cap in range(64):
+    for cap in range(_CAP_LAST + 1):
         _LIBC.prctl(24, ctypes.c_ulong(cap), 0, 0, 0)  # PR_CAPBSET_DROP (EINVAL past the last cap)
     _LIBC.prctl(47, ctypes.c_ulong(4), 0, 0, 0)  # PR_CAP_AMBIENT_CLEAR_ALL
     os.setgroups([])
@@ -248,7 +268,7 @@ def drop_root() -> None:
         raise OSError(ctypes.get_errno(), "capset failed")
 
 
-def lock_down(limits: dict, read_paths: list[str], cwd: str) -> dict:
+def lock_down(limits: dict, cwd: str, ruleset: int, filter_program) -> None:
     os.chdir(cwd)
     cpu = int(limits["cpu_s"])
     for res, value in ((resource.RLIMIT_CPU, (cpu, cpu + 1)), (resource.RLIMIT_AS, limits["memory_bytes"]),
@@ -260,7 +280,8 @@ def lock_down(limits: dict, read_paths: list[str], cwd: str) -> dict:
         drop_root()
     if _LIBC.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "no_new_privs failed")
-    return {"landlock": landlock(read_paths, cwd), "seccomp": seccomp()}
+    landlock(ruleset)
+    seccomp(filter_program)
 
 
 def isolate_network() -> bool:
@@ -274,11 +295,11 @@ def isolate_network() -> bool:
 # ---------------------------------------------------------------- the program's runtime
 
 
-def serve_rpc(program: str, channel) -> None:
+def serve_rpc(program, channel) -> None:
     namespace = {"__name__": "solution", "__builtins__": __builtins__}
     handles: dict = {}
     try:
-        exec(compile(program, "<program>", "exec", dont_inherit=True), namespace)
+        exec(program, namespace)
     except BaseException as exc:  # noqa: BLE001 - report it, the judge decides
         send_message(channel, {"load_error": [type(exc).__name__, str(exc)[:500]]})
         return
@@ -305,24 +326,34 @@ def serve_rpc(program: str, channel) -> None:
             send_message(channel, {"error": [type(exc).__name__, str(exc)[:500]]})
 
 
-def child_main(request: dict, fds: list[int]) -> None:
+def child_main(request: dict, fds: list[int], ruleset: int, filter_program) -> None:
     stdin_fd, stdout_fd, stderr_fd, channel_fd = fds
     for src, dst in ((stdin_fd, 0), (stdout_fd, 1), (stderr_fd, 2)):
         os.dup2(src, dst)
     channel_fd = os.dup2(channel_fd, 3) if channel_fd != 3 else 3
-    os.closerange(4, 1 << 16)
+    if ruleset >= 0:  # the zygote parked it at a high number, above every fd used here
+        os.closerange(4, ruleset)
+        os.closerange(ruleset + 1, 1 << 16)
+    else:
+        os.closerange(4, 1 << 16)
     channel = socket.socket(fileno=3)
-    lock_down(request["limits"], request["read_paths"], request["cwd"])
+    lock_down(request["limits"], request["cwd"], ruleset, filter_program)
+    if ruleset >= 0:
+        os.close(ruleset)
     sys.stdin = open(0, closefd=False)  # noqa: SIM115
     sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
     sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
-    program = recv_message(channel)["program"]
+    import marshal
+
+    # The harness compiled the program (its own, private pages): unmarshalling allocates far less here,
+    # where every allocation into the zygote's pools costs a copy-on-write page fault.
+    program = marshal.loads(bytes.fromhex(recv_message(channel)["code"]))
     if request["mode"] == "rpc":
         serve_rpc(program, channel)
     else:
         channel.close()
         namespace = {"__name__": "__main__", "__builtins__": __builtins__}
-        exec(compile(program, "<program>", "exec", dont_inherit=True), namespace)
+        exec(program, namespace)
     sys.stdout.flush()
 
 
@@ -337,11 +368,33 @@ def zygote_main() -> None:
     read_paths = sorted({sys.prefix, sys.base_prefix, paths["stdlib"], paths["platstdlib"], paths["purelib"],
                          paths["platlib"], "/usr/lib", "/usr/lib64", "/lib", "/lib64", "/usr/local/lib",
                          os.path.dirname(os.path.realpath(sys.executable))})
+    ruleset, abi = landlock_ruleset(read_paths)
+    if ruleset >= 0:  # park it where the children's fd shuffling (0-3) cannot clobber it
+        import fcntl
+
+        parked = fcntl.fcntl(ruleset, fcntl.F_DUPFD_CLOEXEC, 512)
+        os.close(ruleset)
+        ruleset = parked
+    filter_program = seccomp_program()
+    import gc
+
+    gc.collect()
+    gc.freeze()  # the children's collector never walks (and so never copies) the zygote's objects
     control = socket.socket(fileno=int(sys.argv[1]))
-    send_message(control, {"ready": True, "network_isolated": network_isolated})
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    send_message(control, {"ready": True, "network_isolated": network_isolated, "landlock_abi": abi,
+                           "seccomp": filter_program is not None, "root": os.getuid() == 0})
+    wake_r, wake_w = os.pipe()  # SIGCHLD wakes the loop at once, so exits are reported without polling
+    os.set_blocking(wake_r, False)
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
     while True:
-        ready, _, _ = select.select([control], [], [], 0.005)
+        ready, _, _ = select.select([control, wake_r], [], [], 1.0)
+        if wake_r in ready:
+            try:
+                os.read(wake_r, 4096)
+            except BlockingIOError:
+                pass
         while True:  # reap and report finished children
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
@@ -350,23 +403,26 @@ def zygote_main() -> None:
             if pid == 0:
                 break
             send_message(control, {"exit": pid, "status": status})
-        if not ready:
+        if control not in ready:
             continue
         try:
             header = recv_exact(control, 4)
-        except EOFError:
-            return
+        except (EOFError, OSError):
+            return  # the harness is gone
         (size,) = struct.unpack("!I", header)
         payload, fds, _, _ = socket.recv_fds(control, size, 4)
         request = json.loads(payload)
-        request["read_paths"] = read_paths
         pid = os.fork()
         if pid == 0:
             control.close()
+            signal.set_wakeup_fd(-1)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            os.close(wake_r)
+            os.close(wake_w)
             code = 0
             try:
                 os.setsid()
-                child_main(request, fds)
+                child_main(request, fds, ruleset, filter_program)
             except SystemExit as exc:
                 code = exc.code if isinstance(exc.code, int) else 1
             except BaseException as exc:  # noqa: BLE001 - reported on the captured stderr
