@@ -84,13 +84,82 @@ def leader_probability(leader_votes: int, runner_up_votes: int) -> float:
 
 
 def should_stop(answers: Sequence, *, equivalent: Callable | None = None, threshold: float = 0.95,
-                min_samples: int = 2) -> bool:
-    """Stop sampling once the current leader's lead is settled: at least ``min_samples`` answers
-    and ``leader_probability(leader, runner-up) >= threshold``."""
+                min_samples: int = 2, budget: int | None = None) -> bool:
+    """Stop sampling once the current leader's lead is settled: at least ``min_samples`` answers and
+    either ``leader_probability(leader, runner-up) >= threshold`` or, with a sample ``budget``, a lead
+    that the remaining samples could not overturn (which never changes the full-budget vote)."""
     if len(answers) < min_samples:
         return False
     vote = majority_vote(answers, equivalent=equivalent)
     if vote.answer is None:
         return False
     runner_up = len(vote.clusters[1].members) if len(vote.clusters) > 1 else 0
+    if budget is not None and vote.count - runner_up > budget - len(answers):
+        return True
     return leader_probability(vote.count, runner_up) >= threshold
+
+
+def adaptive_vote(answers: Sequence, *, equivalent: Callable | None = None, threshold: float = 0.95,
+                  min_samples: int = 2, batch_size: int = 1, weights: Sequence[float] | None = None
+                  ) -> tuple[Vote, int]:
+    """Adaptive-Consistency over a stream of samples: take ``batch_size`` answers at a time and stop as
+    soon as ``should_stop`` holds (or the stream ends). Returns the vote over the answers used and their
+    number. Samples are i.i.d., so replaying n pre-drawn samples in order is the same experiment as
+    drawing them batch by batch; ``rlvr.inference.adaptive_sample`` does the latter with a model.
+
+    >>> vote, used = adaptive_vote(["4", "5", "4", "4", "4", "4", "4", "5", "5", "5"], min_samples=3)
+    >>> vote.answer, used  # 4 vs 1 gives P = 0.89, 5 vs 1 gives 0.94, 6 vs 1 gives 0.96 >= 0.95
+    ('4', 7)
+    >>> adaptive_vote(["4", "5", "4", "4", "4", "4", "4"], min_samples=3)[1]  # 4 vs 1 with 2 left: settled
+    5
+    """
+    used = 0
+    while used < len(answers):
+        used = min(len(answers), max(used + batch_size, min_samples))
+        if should_stop(answers[:used], equivalent=equivalent, threshold=threshold, min_samples=min_samples,
+                       budget=len(answers)):
+            break
+    w = None if weights is None else list(weights)[:used]
+    return majority_vote(answers[:used], equivalent=equivalent, weights=w), used
+
+
+def best_of_n(candidates: Sequence, score: Callable[[Sequence], Sequence[float]] | Sequence[float]
+              ) -> tuple[int, list[float]]:
+    """Rerank with a verifier: the index of the highest-scoring candidate (the first one on a tie) and
+    every score. ``score`` is a list of scores or a callable over the candidate list: a programmatic
+    verifier (e.g. the fraction of a program's public tests passed) or a learned scorer
+    (``rlvr.inference.RewardModelScorer``). ``None`` / NaN scores rank last.
+
+    >>> best_of_n(["a", "b", "c"], [0.2, 0.9, 0.9])
+    (1, [0.2, 0.9, 0.9])
+    """
+    scores = list(score(candidates) if callable(score) else score)
+    if len(scores) != len(candidates):
+        raise ValueError(f"{len(scores)} scores for {len(candidates)} candidates")
+    if not scores:
+        raise ValueError("best_of_n needs at least one candidate")
+    key = [float("-inf") if s is None or s != s else float(s) for s in scores]
+    best = max(range(len(key)), key=lambda i: (key[i], -i))
+    return best, scores
+
+
+def execution_vote(signatures: Sequence, visible_passed: Sequence[float] | None = None) -> tuple[int, list[list[int]]]:
+    """CodeT-style consensus (Chen et al. 2022, "CodeT: Code Generation with Generated Tests"): programs
+    that behave identically on shared inputs form a cluster; a cluster scores its size times (1 + the
+    visible tests its programs pass, on average); the best cluster's first program wins. ``None``
+    signatures (a program that failed to run) never win. Returns (index, clusters).
+
+    >>> execution_vote([("1", "2"), ("1", "3"), ("1", "2"), None])
+    (0, [[0, 2], [1]])
+    """
+    clusters: dict = {}
+    for i, sig in enumerate(signatures):
+        if sig is not None:
+            clusters.setdefault(sig, []).append(i)
+    if not clusters:
+        return 0, []
+    passed = [0.0] * len(signatures) if visible_passed is None else [float(p or 0.0) for p in visible_passed]
+    groups = list(clusters.values())
+    scores = [len(g) * (1.0 + sum(passed[i] for i in g) / len(g)) for g in groups]
+    best = max(range(len(groups)), key=lambda j: (scores[j], -j))
+    return groups[best][0], groups

@@ -53,3 +53,12 @@ def test_leader_probability_matches_monte_carlo():
     for v1, v2 in [(3, 1), (5, 2), (2, 2)]:
         draws = sum(rng.betavariate(v1 + 1, v2 + 1) > 0.5 for _ in range(40_000)) / 40_000
         assert leader_probability(v1, v2) == pytest.approx(draws, abs=0.01)
+
+
+def test_rerank_at_k_is_exact_at_n_and_a_probability_below():
+    from rlvr.metrics import rerank_at_k
+
+    scores, correct = [0.9, 0.1, 0.5, 0.2], [False, True, True, False]
+    assert rerank_at_k(scores, correct, 4) == 0.0  # the best-scored sample is wrong
+    assert 0.0 < rerank_at_k(scores, correct, 2) < 1.0
+    assert rerank_at_k([0.1, 0.2], [True, True], 1) == 1.0

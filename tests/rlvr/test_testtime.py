@@ -30,3 +30,26 @@ def test_stopping_rule_never_stops_before_its_minimum_and_waits_for_a_settled_le
     assert should_stop(["4"] * 4, min_samples=4)  # P = 31/32 > 0.95
     assert not should_stop(["4", "5", "4", "5"], min_samples=2)
     assert not should_stop([None, None, None], min_samples=1)
+
+
+def test_adaptive_vote_respects_the_minimum_and_the_budget():
+    from rlvr.testtime import adaptive_vote
+
+    vote, used = adaptive_vote(["7"] * 16, min_samples=6)
+    assert used == 6 and vote.answer == "7"  # never before the minimum
+    assert adaptive_vote(["1", "2", "3", "4"])[1] == 4  # never settled: the whole budget
+    # stopping by the budget rule never changes the full-budget winner
+    answers = ["a", "b", "a", "a", "c", "a", "b", "a"]
+    assert adaptive_vote(answers, threshold=1.0)[0].answer == majority_vote(answers).answer
+
+
+def test_best_of_n_and_execution_vote():
+    from rlvr.testtime import best_of_n, execution_vote
+
+    assert best_of_n(["x", "y", "z"], lambda cs: [len(c) for c in cs]) == (0, [1, 1, 1])  # tie: first
+    assert best_of_n(["x", "y"], [None, 0.1])[0] == 1 and best_of_n(["x", "y"], [float("nan"), -5])[0] == 1
+    with pytest.raises(ValueError, match="2 scores for 3"):
+        best_of_n(["a", "b", "c"], [1, 2])
+    index, clusters = execution_vote([("1",), ("2",), ("2",), ("1",), None], visible_passed=[1, 0, 0, 1, 1])
+    assert index == 0 and clusters == [[0, 3], [1, 2]]  # equal sizes: the cluster passing visible tests wins
+    assert execution_vote([None, None]) == (0, [])

@@ -1,0 +1,108 @@
+"""Behaviour of candidate programs on shared inputs, for execution-based consensus (CodeT-style voting).
+
+Each candidate runs in the sandbox on the same inputs; its *signature* is the tuple of what it returned
+(canonical encoding) or printed (trailing whitespace per line ignored), with errors recorded by type.
+Programs with equal signatures behave alike on these inputs; ``rlvr.testtime.execution_vote`` picks the
+largest agreeing cluster. Only inputs are used: expected outputs never influence the choice.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import time
+
+from rewards.code import judge
+from rewards.code.reward import MAX_PROGRAM_CHARS, judge_cap
+from rewards.code.sandbox import Limits, sandbox
+
+
+def call_inputs(tests: str, callee: str = "candidate") -> list[tuple[tuple, dict]]:
+    """The literal arguments of every ``callee(...)`` call in test code (calls with non-literal arguments
+    are skipped): the shared inputs for function-call tasks.
+
+    >>> call_inputs("def check(candidate):\\n    assert candidate([1, 2], k=3) == 4\\n    assert candidate(x) == 1")
+    [(([1, 2],), {'k': 3})]
+    """
+    out = []
+    for node in ast.walk(ast.parse(tests)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == callee:
+            try:
+                args = tuple(ast.literal_eval(a) for a in node.args)
+                kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg}
+            except (ValueError, SyntaxError, TypeError):
+                continue
+            out.append((args, kwargs))
+    return out
+
+
+def _compile(program: str):
+    if not isinstance(program, str) or not program.strip() or len(program) > MAX_PROGRAM_CHARS:
+        return None
+    try:
+        return compile(program, "<program>", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+        return None
+
+
+def function_signature(program: str, entry_point: str, inputs: list[tuple[tuple, dict]], *,
+                       timeout: float = 5.0, prelude: str = "") -> tuple | None:
+    """What ``entry_point`` (a function name, or ``Class.method`` for a fresh ``Class()``) returns on each
+    input; None when the program does not load."""
+    code = _compile(prelude + ("\n" if prelude else "") + program)
+    if code is None:
+        return None
+    child = sandbox().spawn(code, mode="rpc", limits=Limits(timeout=timeout))
+    deadline = time.monotonic() + timeout
+    session = judge.Session(child.channel, deadline)
+    try:
+        hello = judge.zygote.recv_message(child.channel, deadline)
+        if "load_error" in hello:
+            return None
+        owner, _, method = entry_point.partition(".")
+        target = session.lookup(owner)
+        if target is None:
+            return None
+        if method:
+            target = getattr(target(), method)
+        signature = []
+        for args, kwargs in inputs:
+            try:
+                value = target(*args, **kwargs)
+                signature.append(json.dumps(judge.zygote.encode(value)) if not isinstance(value, judge.Remote)
+                                 else "object")
+            except judge.Timeout:
+                signature.extend(["timeout"] * (len(inputs) - len(signature)))
+                break
+            except Exception as exc:  # noqa: BLE001 - an error is a behaviour too
+                signature.append(f"error:{type(exc).__name__}")
+        return tuple(signature)
+    except (judge.CandidateError, TimeoutError, EOFError, OSError, ValueError):
+        return None
+    finally:
+        child.close()
+
+
+def stdio_signature(program: str, inputs: list[str], *, timeout: float = 5.0) -> tuple | None:
+    """What the program prints for each stdin (trailing whitespace per line and trailing blank lines
+    dropped); None when it does not compile."""
+    code = _compile(program)
+    if code is None:
+        return None
+    out = []
+    for stdin in inputs:
+        child = sandbox().spawn(code, mode="stdio", stdin=str(stdin).encode(), limits=Limits(timeout=timeout))
+        try:
+            status = child.wait(time.monotonic() + timeout)
+            child.kill()
+            if status is None or status != 0:
+                out.append("error" if status is not None else "timeout")
+                continue
+            text = child.read_output("out", limit=judge_cap()).decode("utf-8", "replace")
+            lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
+            while lines and not lines[-1]:
+                lines.pop()
+            out.append("\n".join(lines))
+        finally:
+            child.close()
+    return tuple(out)

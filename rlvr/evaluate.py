@@ -1,0 +1,339 @@
+"""Sampled evaluation with test-time scaling: pass@k, maj@k, weighted and reranked accuracy, adaptive sampling.
+
+    python -m rlvr.evaluate --model M --data {toy|gsm8k|math500|aime|amc|leetcode|codeforces|path.jsonl} \\
+        --n 16 --output_dir T
+    accelerate launch --num_processes 8 -m rlvr.evaluate ...   # problems split across processes
+
+For every problem: one greedy completion and ``n`` samples (with sequence log-probabilities), each
+scored by the task's verifier. Reported for k = 1, 2, 4, ..., n, each with a 95% bootstrap interval
+over problems:
+
+* ``pass@k``: unbiased estimator (Chen et al. 2021);
+* ``maj@k``: majority vote of k samples, answers clustered by ``rewards.math.is_equivalent`` (math) or by
+  behaviour on the tests' inputs (code: CodeT-style execution consensus, expected outputs unused);
+* ``weighted_maj@k``: the vote weighted by each sample's length-normalised probability exp(mean logprob);
+* ``rerank@k``: best of k by a scorer: mean logprob, or ``--reward_model`` (a sequence-classification RM);
+* ``adaptive/accuracy`` and ``adaptive/mean_samples``: Adaptive-Consistency (Aggarwal et al. 2023) replayed
+  over the samples in order, one at a time, stopping when P(leader beats runner-up) >= ``--adaptive_threshold``.
+
+Writes ``results.json``, ``results.md``, ``accuracy_vs_k.png`` and ``samples.jsonl`` to ``--output_dir``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+SHARED_DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared", "data")
+MATH_INSTRUCTION = "\nPlease reason step by step, and put your final answer within \\boxed{}."
+CODE_INSTRUCTION = "\n\nWrite a complete Python 3 solution in a single ```python code block."
+
+
+@dataclass(frozen=True)
+class Task:
+    kind: str                 # math | code_function | code_stdio | toy
+    file: str | None          # file name in the local data folder
+    hub: tuple | None         # (path, config, split) on the Hugging Face Hub
+    prompt: str               # prompt column
+    reference: str            # answer / tests column
+
+
+TASKS = {
+    "toy": Task("toy", None, None, "prompt", "answer"),
+    "gsm8k": Task("math", "gsm8k_test.jsonl", ("openai/gsm8k", "main", "test"), "question", "answer"),
+    "math500": Task("math", "math500_test.jsonl", ("HuggingFaceH4/MATH-500", None, "test"), "problem", "answer"),
+    "aime": Task("math", "aime2024_test.jsonl", ("HuggingFaceH4/aime_2024", None, "train"), "problem", "answer"),
+    "amc": Task("math", "amc2023_test.jsonl", ("AI-MO/aimo-validation-amc", None, "train"), "problem", "answer"),
+    "leetcode": Task("code_function", "leetcode_test.jsonl", None, "problem", "tests"),
+    "codeforces": Task("code_stdio", "codeforces_test.jsonl", None, "problem", "tests"),
+}
+
+
+def ks(n: int) -> list[int]:
+    """1, 2, 4, ..., n (n included)."""
+    out, k = [], 1
+    while k < n:
+        out.append(k)
+        k *= 2
+    return out + [n]
+
+
+def load_task(name: str, data_dir: str | None, seed: int = 0) -> tuple[Task, list[dict]]:
+    """The task and its rows: the toy split, a local file (``data_dir`` or ../shared/data), or the Hub."""
+    import datasets
+
+    if name == "toy":
+        from rlvr.toy import arithmetic_splits
+
+        return TASKS["toy"], arithmetic_splits(seed)[1]
+    if name.endswith((".jsonl", ".json")):
+        rows = datasets.load_dataset("json", data_files=name, split="train").to_list()
+        if not rows:
+            raise ValueError(f"{name} is empty")
+        first = rows[0]
+        prompt = next((c for c in ("prompt", "problem", "question") if c in first), None)
+        if prompt is None:
+            raise ValueError(f"{name}: no prompt column (prompt, problem or question); columns: {sorted(first)}")
+        if "answer" in first:
+            return Task("math", None, None, prompt, "answer"), rows
+        if "tests" in first:
+            kind = "code_stdio" if isinstance(first["tests"], list) else "code_function"
+            return Task(kind, None, None, prompt, "tests"), rows
+        raise ValueError(f"{name}: no reference column (answer or tests); columns: {sorted(first)}")
+    if name not in TASKS:
+        raise ValueError(f"unknown data set {name!r}: use one of {sorted(TASKS)} or a .jsonl path")
+    task = TASKS[name]
+    folder = data_dir or os.environ.get("RLVR_DATA_DIR") or SHARED_DATA
+    path = os.path.join(folder, task.file)
+    if os.path.exists(path):
+        return task, datasets.load_dataset("json", data_files=path, split="train").to_list()
+    if task.hub is None:
+        raise ValueError(f"{name} is read from a local file: {path} does not exist (pass --data_dir, or a .jsonl path)")
+    hub_path, config, split = task.hub
+    return task, datasets.load_dataset(hub_path, config, split=split).to_list()
+
+
+def prompt_of(task: Task, row: dict):
+    if task.kind == "toy":
+        return row[task.prompt]
+    instruction = MATH_INSTRUCTION if task.kind == "math" else CODE_INSTRUCTION
+    return [{"role": "user", "content": str(row[task.prompt]) + instruction}]
+
+
+def function_tests(row: dict, task: Task) -> str:
+    tests = row[task.reference]
+    return tests["functional"] if isinstance(tests, dict) else tests
+
+
+def entry_point(tests: str) -> str | None:
+    """``check(Solution().twoSum)`` -> ``Solution.twoSum``; ``check(add)`` -> ``add``."""
+    import ast
+
+    for node in reversed(ast.parse(tests).body):
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and node.value.args:
+            target = node.value.args[0]
+            if isinstance(target, ast.Name):
+                return target.id
+            if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Call) and \
+                    isinstance(target.value.func, ast.Name):
+                return f"{target.value.func.id}.{target.attr}"
+    return None
+
+
+def judge_problem(task: Task, row: dict, completions: list[str]) -> tuple[list[bool], list]:
+    """(correct, answer) for each completion; answers are what votes cluster (None: no answer)."""
+    if task.kind in ("toy", "math"):
+        from rewards.math import extract_answer, verify
+
+        gold = row[task.reference]
+        return [verify(c, gold) for c in completions], [extract_answer(c) for c in completions]
+    from rewards.code import LEETCODE_PRELUDE, extract_code, run_tests
+    from rewards.code.consensus import call_inputs, function_signature, stdio_signature
+
+    programs = [extract_code(c) for c in completions]
+    if task.kind == "code_stdio":
+        cases = row[task.reference]
+        correct = [run_tests(p, cases, timeout=5).passed for p in programs]
+        inputs = [c["input"] for c in cases]
+        return correct, [stdio_signature(p, inputs) for p in programs]
+    tests = function_tests(row, task)
+    correct = [run_tests(p, tests, timeout=5, prelude=LEETCODE_PRELUDE).passed for p in programs]
+    entry, inputs = entry_point(tests), call_inputs(tests)
+    answers = [function_signature(p, entry, inputs, prelude=LEETCODE_PRELUDE) if entry else None for p in programs]
+    return correct, answers
+
+
+def equivalence(task: Task) -> Callable:
+    if task.kind in ("toy", "math"):
+        from rewards.math import is_equivalent
+
+        return is_equivalent
+    return lambda a, b: a == b
+
+
+def cluster_ids(answers: list, equivalent: Callable) -> list:
+    """Each answer's cluster number (the first equivalent answer's position); None stays None."""
+    reps: list[tuple[int, object]] = []
+    out = []
+    for a in answers:
+        if a is None:
+            out.append(None)
+            continue
+        home = next((i for i, r in reps if equivalent(a, r)), None)
+        if home is None:
+            home = len(reps)
+            reps.append((home, a))
+        out.append(f"c{home}")
+    return out
+
+
+def problem_metrics(record: dict, n: int, equivalent: Callable, threshold: float, min_samples: int) -> dict:
+    """Every metric of one problem from its n judged samples."""
+    from rlvr.metrics import maj_at_k, pass_at_k, rerank_at_k
+    from rlvr.testtime import adaptive_vote
+
+    correct = record["correct"]
+    answers = cluster_ids(record["answers"], equivalent)  # cluster once; subset votes then compare ids
+    weights = [math.exp(lp) for lp in record["mean_logprobs"]]
+    scores = record.get("rm_scores") or record["mean_logprobs"]
+    out = {"greedy": float(record["greedy_correct"]), "sample_accuracy": sum(correct) / n}
+    for k in ks(n):
+        out[f"pass@{k}"] = pass_at_k(n, sum(correct), k)
+        out[f"maj@{k}"] = maj_at_k(answers, correct, k)
+        out[f"weighted_maj@{k}"] = maj_at_k(answers, correct, k, weights=weights)
+        out[f"rerank@{k}"] = rerank_at_k(scores, correct, k)
+    vote, used = adaptive_vote(answers, threshold=threshold, min_samples=min_samples)
+    won = vote.answer is not None and any(ok for a, ok in zip(answers, correct) if a is not None and vote.same(a, vote.answer))
+    out["adaptive/accuracy"], out["adaptive/mean_samples"] = float(won), float(used)
+    return out
+
+
+def summarize(per_problem: list[dict]) -> tuple[dict, dict]:
+    from rlvr.metrics import bootstrap_ci
+
+    keys = list(per_problem[0])
+    means = {k: sum(p[k] for p in per_problem) / len(per_problem) for k in keys}
+    cis = {k: bootstrap_ci([p[k] for p in per_problem]) for k in keys if k != "adaptive/mean_samples"}
+    return means, cis
+
+
+def write_report(output_dir: str, means: dict, cis: dict, n: int, config: dict) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    results = {**means, "ci95": {k: list(v) for k, v in cis.items()}, "config": config}
+    with open(os.path.join(output_dir, "results.json"), "w") as f:
+        json.dump(results, f, indent=2)
+    lines = [f"# {config['data']} — {config['model']}", "",
+             f"{config['num_problems']} problems, n = {n} samples each (temperature {config['temperature']}); "
+             "95% bootstrap intervals over problems.", "",
+             f"greedy: {means['greedy']:.1%} · mean sample accuracy: {means['sample_accuracy']:.1%} · "
+             f"adaptive: {means['adaptive/accuracy']:.1%} with {means['adaptive/mean_samples']:.2f} samples on average",
+             "", "| k | pass@k | maj@k | weighted maj@k | rerank@k |", "|---|---|---|---|---|"]
+    for k in ks(n):
+        cells = [f"{means[f'{m}@{k}']:.1%} [{cis[f'{m}@{k}'][0]:.1%}, {cis[f'{m}@{k}'][1]:.1%}]"
+                 for m in ("pass", "maj", "weighted_maj", "rerank")]
+        lines.append(f"| {k} | " + " | ".join(cells) + " |")
+    with open(os.path.join(output_dir, "results.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for metric in ("pass", "maj", "weighted_maj", "rerank"):
+        ys = [means[f"{metric}@{k}"] for k in ks(n)]
+        lo = [cis[f"{metric}@{k}"][0] for k in ks(n)]
+        hi = [cis[f"{metric}@{k}"][1] for k in ks(n)]
+        ax.plot(ks(n), ys, marker="o", label=f"{metric}@k")
+        ax.fill_between(ks(n), lo, hi, alpha=0.15)
+    ax.axhline(means["greedy"], color="gray", linestyle="--", label="greedy")
+    ax.scatter([means["adaptive/mean_samples"]], [means["adaptive/accuracy"]], marker="*", s=150, color="black",
+               label="adaptive", zorder=5)
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("k (samples)")
+    ax.set_ylabel("accuracy")
+    ax.set_title(f"{config['data']}: accuracy vs k")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(os.path.join(output_dir, "accuracy_vs_k.png"), dpi=120)
+    plt.close(fig)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", required=True, help="a model path or Hub name; 'toy' builds the offline toy model")
+    parser.add_argument("--data", required=True, help=f"one of {sorted(TASKS)} or a .jsonl path")
+    parser.add_argument("--output_dir", required=True)
+    parser.add_argument("--n", type=int, default=16, help="samples per problem")
+    parser.add_argument("--max_problems", type=int, default=None)
+    parser.add_argument("--data_dir", default=None, help="folder of the local data files (default: ../shared/data)")
+    parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument("--top_p", type=float, default=1.0)
+    parser.add_argument("--top_k", type=int, default=0)
+    parser.add_argument("--max_new_tokens", type=int, default=None, help="default: 8 for toy, 1024 otherwise")
+    parser.add_argument("--batch_size", type=int, default=64, help="sequences generated at once")
+    parser.add_argument("--reward_model", default=None, help="a sequence-classification reward model for rerank@k")
+    parser.add_argument("--adaptive_threshold", type=float, default=0.95)
+    parser.add_argument("--adaptive_min_samples", type=int, default=2)
+    parser.add_argument("--toy_sft_steps", type=int, default=500, help="warm-start steps when --model toy")
+    parser.add_argument("--dtype", default="float32")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.n < 1:
+        parser.error("--n must be >= 1")
+    return args
+
+
+def main(argv=None) -> dict | None:
+    args = parse_args(argv)
+    import torch
+    from accelerate import PartialState
+    from accelerate.utils import gather_object
+    from tqdm import tqdm
+
+    from rlvr.inference import RewardModelScorer, sample
+    from rlvr.modeling import load_causal_lm, load_tokenizer
+
+    # On CPU each launched process must be told so, or it believes it is alone (no process group).
+    state = PartialState(cpu=not torch.cuda.is_available())
+    torch.manual_seed(args.seed + state.process_index)
+    task, rows = load_task(args.data, args.data_dir, args.seed)
+    rows = rows[: args.max_problems] if args.max_problems else rows
+    model_path = args.model
+    if model_path == "toy":
+        from rlvr.toy import ensure_toy
+
+        model_path = ensure_toy(sft_steps=args.toy_sft_steps, seed=args.seed)
+    tokenizer = load_tokenizer(model_path)
+    model = load_causal_lm(model_path, args.dtype).to(state.device)
+    model.eval()
+    scorer = RewardModelScorer(args.reward_model, device=state.device) if args.reward_model else None
+    max_new = args.max_new_tokens or (8 if task.kind == "toy" else 1024)
+    kwargs = dict(max_new_tokens=max_new, batch_size=args.batch_size)
+    indices = list(range(len(rows)))
+    records = []
+    with state.split_between_processes(indices) as mine:
+        chunk = max(1, args.batch_size // args.n)
+        for start in tqdm(range(0, len(mine), chunk), disable=not state.is_main_process, desc="evaluating"):
+            batch = mine[start:start + chunk]
+            prompts = [prompt_of(task, rows[i]) for i in batch]
+            greedy = sample(model, tokenizer, prompts, 1, temperature=0, **kwargs)
+            sampled = sample(model, tokenizer, prompts, args.n, temperature=args.temperature, top_p=args.top_p,
+                             top_k=args.top_k, **kwargs)
+            for i, prompt, g, samples in zip(batch, prompts, greedy, sampled):
+                texts = [s.text for s in samples]
+                correct, answers = judge_problem(task, rows[i], texts)
+                greedy_ok = judge_problem(task, rows[i], [g[0].text])[0][0]
+                records.append({
+                    "index": i, "greedy": g[0].text, "greedy_correct": bool(greedy_ok), "completions": texts,
+                    "correct": [bool(c) for c in correct], "answers": [a if a is None or isinstance(a, str) else list(a)
+                                                                        for a in answers],
+                    "mean_logprobs": [s.mean_logprob for s in samples],
+                    "rm_scores": scorer(prompt, texts) if scorer else None,
+                })
+    records = gather_object(records)
+    if not state.is_main_process:
+        return None
+    records.sort(key=lambda r: r["index"])
+    os.makedirs(args.output_dir, exist_ok=True)
+    with open(os.path.join(args.output_dir, "samples.jsonl"), "w") as f:
+        for r in records:
+            f.write(json.dumps(r) + "\n")
+    equivalent = equivalence(task)
+    for r in records:  # signatures travel as lists; votes need hashable, comparable answers
+        r["answers"] = [tuple(a) if isinstance(a, list) else a for a in r["answers"]]
+    per_problem = [problem_metrics(r, args.n, equivalent, args.adaptive_threshold, args.adaptive_min_samples)
+                   for r in records]
+    means, cis = summarize(per_problem)
+    config = {**vars(args), "model_path": model_path, "num_problems": len(records), "processes": state.num_processes,
+              "kind": task.kind}
+    write_report(args.output_dir, means, cis, args.n, config)
+    print(open(os.path.join(args.output_dir, "results.md")).read())
+    return means
+
+
+if __name__ == "__main__":
+    main()
