@@ -32,21 +32,25 @@ def shared_data(name: str) -> pathlib.Path:
 
 
 def stray_processes() -> list[str]:
-    """Live processes forked from a sandbox zygote, other than the zygote itself."""
-    from rewards.code.sandbox import sandbox
+    """Live sandboxed programs (forked by a zygote, or their orphans), zygotes themselves excluded."""
+    def info(pid: str):
+        try:
+            cmdline = (Path("/proc") / pid / "cmdline").read_bytes()
+            fields = (Path("/proc") / pid / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return cmdline, fields[0], fields[1]  # cmdline, state, ppid
 
-    zygote = sandbox()._proc.pid if sandbox()._proc else None
     found = []
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) in (zygote, os.getpid()):
+        if not entry.name.isdigit():
             continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
+        me = info(entry.name)
+        if me is None or b"rewards/code/zygote.py" not in me[0] or me[1] == "Z":
             continue
-        if b"rewards/code/zygote.py" in cmdline and state != "Z":
-            found.append(f"{entry.name} {state} {cmdline[:80]!r}")
+        parent = info(me[2])
+        if me[2] == "1" or (parent is not None and b"rewards/code/zygote.py" in parent[0]):
+            found.append(f"{entry.name} {me[1]} {me[0][:80]!r}")
     return found
 
 

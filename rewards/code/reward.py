@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import re
 import signal
+import textwrap
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -78,11 +80,28 @@ def run_tests(program: str, tests, *, timeout: float = 10.0, memory_mb: int = 10
     except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError) as exc:
         return TestResult(False, 0, 0, "syntax_error", f"{type(exc).__name__}: {exc}"[:500])
     limits = Limits(timeout=timeout, memory_mb=memory_mb)
+    tests = normalize_tests(tests)
     if isinstance(tests, str):
         return _run_function_tests(code, tests, limits)
     if isinstance(tests, list) and tests and all(isinstance(t, dict) and "input" in t and "output" in t for t in tests):
         return _run_stdio_tests(code, tests[:MAX_STDIO_CASES], limits)
     return TestResult(False, 0, 0, "bad_tests", "tests must be test code or a list of {'input', 'output'} cases")
+
+
+def normalize_tests(tests):
+    """Accept the common data-set layouts: test code; ``[{"input", "output"}]``; ``{"functional": code}``
+    (rllm/LeetCode); ``{"inputs": [...], "outputs": [...]}`` (APPS/TACO); or any of these as a JSON string."""
+    if isinstance(tests, str) and tests.lstrip()[:1] in ("{", "["):
+        try:
+            tests = json.loads(tests)
+        except ValueError:
+            return tests  # test code that happens to start with a bracket
+    if isinstance(tests, dict):
+        if isinstance(tests.get("functional"), str):
+            return tests["functional"]
+        if isinstance(tests.get("inputs"), list) and isinstance(tests.get("outputs"), list):
+            return [{"input": i, "output": o} for i, o in zip(tests["inputs"], tests["outputs"])]
+    return tests
 
 
 def _run_function_tests(code, tests: str, limits: Limits) -> TestResult:
@@ -132,10 +151,10 @@ def _run_stdio_tests(code, cases: list[dict], limits: Limits) -> TestResult:
             err = child.read_output("err").decode("utf-8", "replace")
             stdout, stderr = out[:judge_cap()], err
             abnormal = "timeout" if exit_status is None else _exit_status(exit_status)
-            code = os.WEXITSTATUS(exit_status) if exit_status is not None and os.WIFEXITED(exit_status) else None
+            exit_code = os.WEXITSTATUS(exit_status) if exit_status is not None and os.WIFEXITED(exit_status) else None
             if abnormal:
                 case_status = abnormal
-            elif code != 0:
+            elif exit_code != 0:
                 case_status = "syntax_error" if re.search(r"^sandbox: (SyntaxError|IndentationError|TabError)", err, re.M) \
                     else _classify_error(err)
             elif judge.outputs_match(out, str(case["output"])):
@@ -168,9 +187,9 @@ def extract_code(completion) -> str:
     text = completion_text(completion)
     blocks = _FENCE.findall(text)
     if not blocks:
-        return text
+        return textwrap.dedent(text)
     python = [body for lang, body in blocks if lang.lower() in ("", "python", "python3", "py")]
-    return (python or [body for _, body in blocks])[-1]
+    return textwrap.dedent((python or [body for _, body in blocks])[-1])
 
 
 def _score(item) -> float | None:

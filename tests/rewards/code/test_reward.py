@@ -103,3 +103,12 @@ def test_humaneval_canonical_solutions_pass():
     programs = [f"```python\n{p['prompt']}{p['canonical_solution']}\n```" for p in problems]
     tests = [f"{p['test']}\ncheck({p['entry_point']})" for p in problems]
     assert unit_test_reward(programs, tests) == [1.0] * len(problems)
+
+
+def test_common_test_layouts_are_accepted():
+    assert run_tests(ADD, {"functional": "assert add(1, 2) == 3"}).passed  # rllm / LeetCode
+    echo = "print(input())"
+    assert run_tests(echo, {"inputs": ["a\n", "b\n"], "outputs": ["a\n", "b\n"]}).n_passed == 2  # APPS / TACO
+    assert run_tests(echo, '{"inputs": ["a"], "outputs": ["a"]}').passed  # as a JSON string
+    assert run_tests(echo, '[{"input": "a", "output": "b"}]').status == "failed"
+    assert extract_code("    x = 1\n    assert x == 1\n") == "x = 1\nassert x == 1\n"  # indented text is dedented
