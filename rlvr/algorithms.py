@@ -67,6 +67,17 @@ def has_reward_spread(rewards: Tensor) -> Tensor:
     return highest > lowest
 
 
+def overlong_penalty(lengths: Tensor, max_length: int, buffer: int, factor: float = 1.0) -> Tensor:
+    """DAPO's soft overlong punishment (Yu et al. 2025, eq. 13): 0 up to ``max_length - buffer`` tokens,
+    then a linear ramp to ``-factor`` at ``max_length`` (and beyond).
+
+    >>> overlong_penalty(torch.tensor([10, 16, 18, 20]), max_length=20, buffer=4).tolist()
+    [-0.0, -0.0, -0.5, -1.0]
+    """
+    start = max_length - buffer
+    return -factor * ((lengths.float() - start).clamp(min=0) / buffer).clamp(max=1.0)
+
+
 # --------------------------------------------------------------------------------------------
 # Token-level advantages with a critic (PPO)
 # --------------------------------------------------------------------------------------------

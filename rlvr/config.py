@@ -79,6 +79,9 @@ class RLConfig:
                                        "to refill (DAPO).")
     max_resample_rounds: int = _f(4, "Extra sampling rounds allowed per step by dynamic_sampling.")
     mask_truncated_completions: bool = _f(False, "Exclude completions without eos from the loss.")
+    overlong_buffer: int = _f(0, "DAPO soft overlong punishment: the last N tokens before max_new_tokens "
+                                 "ramp a reward penalty from 0 to -overlong_penalty_factor (0: off).")
+    overlong_penalty_factor: float = _f(1.0, "Largest overlong penalty (reached at max_new_tokens).")
     # --- optimisation ---
     learning_rate: float = _f(1e-6, "AdamW learning rate.")
     lr_scheduler_type: str = _f("constant", "transformers scheduler name (constant, linear, cosine, ...).")
@@ -89,6 +92,9 @@ class RLConfig:
     ppo_epochs: int = _f(1, "Passes over each rollout batch.")
     micro_batch_size: int | None = _f(None, "Completions per forward/backward on one process; gradients "
                                             "accumulate over a mini-batch (default: the whole mini-batch).")
+    micro_batch_tokens: int | None = _f(None, "Memory-aware micro-batching: the largest micro-batch (a divisor "
+                                              "of the mini-batch) whose padded prompt + completion tokens fit "
+                                              "this budget, from max_prompt_length + max_new_tokens.")
     clip_low: float = _f(0.2, "Lower clip range: ratio >= 1 - clip_low.")
     clip_high: float = _f(0.2, "Upper clip range: ratio <= 1 + clip_high (>clip_low = clip-higher).")
     dual_clip: float | None = _f(None, "Dual-clip constant c > 1 for negative advantages (None: off).")
@@ -116,6 +122,16 @@ class RLConfig:
             raise ConfigError(f"temperature must be > 0 for sampling, got {self.temperature}")
         if self.micro_batch_size is not None and self.micro_batch_size < 1:
             raise ConfigError(f"micro_batch_size must be >= 1, got {self.micro_batch_size}")
+        if self.micro_batch_tokens is not None:
+            if self.micro_batch_size is not None:
+                raise ConfigError("set micro_batch_size or micro_batch_tokens, not both")
+            if self.max_prompt_length is None:
+                raise ConfigError("micro_batch_tokens needs max_prompt_length (the worst-case prompt length)")
+            if self.micro_batch_tokens < self.max_prompt_length + self.max_new_tokens:
+                raise ConfigError(f"micro_batch_tokens={self.micro_batch_tokens} cannot hold one sequence of "
+                                  f"max_prompt_length + max_new_tokens = {self.max_prompt_length + self.max_new_tokens}")
+        if not 0 <= self.overlong_buffer < self.max_new_tokens:
+            raise ConfigError(f"overlong_buffer must be in [0, max_new_tokens), got {self.overlong_buffer}")
         if self.reward_weights is not None and len(self.reward_weights) != len(self.reward_funcs):
             raise ConfigError(f"reward_weights has {len(self.reward_weights)} entries for "
                               f"{len(self.reward_funcs)} reward_funcs")
@@ -140,6 +156,9 @@ class RLConfig:
                               f"group_size) must be divisible by num_mini_batches={self.num_mini_batches}")
         mini = completions // self.num_mini_batches
         micro = self.micro_batch_size or mini
+        if self.micro_batch_tokens is not None:  # the largest divisor of the mini-batch within the token budget
+            per_sequence = self.max_prompt_length + self.max_new_tokens
+            micro = max(d for d in range(1, mini + 1) if mini % d == 0 and d * per_sequence <= self.micro_batch_tokens)
         if mini % micro:
             raise ConfigError(f"a mini-batch of {mini} completions per process must be divisible by "
                               f"micro_batch_size={micro}")

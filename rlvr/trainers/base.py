@@ -224,6 +224,11 @@ class RLTrainer:
             with timer("score"):
                 rollout.rewards, rollout.reward_per_func, score_metrics = self.scorer(
                     rollout.prompts, rollout.completions, rollout.rows)
+                if c.overlong_buffer:
+                    lengths = torch.where(rollout.is_truncated, c.max_new_tokens, rollout.completion_mask.sum(-1))
+                    penalty = A.overlong_penalty(lengths, c.max_new_tokens, c.overlong_buffer, c.overlong_penalty_factor)
+                    rollout.rewards = rollout.rewards + penalty.to(rollout.rewards.dtype)
+                    score_metrics["reward/overlong_penalty"] = penalty.mean().item()
             if round_ == 0:  # reward curves describe the policy's own sample, before any filtering
                 metrics = score_metrics | self._rollout_metrics(rollout)
             if not c.dynamic_sampling:

@@ -61,7 +61,9 @@ def test_recipe_parses_with_cli_overrides(tmp_path):
     dict(advantage_estimator="rloo", loss_aggregation="seq_mean", lr_scheduler_type="linear", warmup_steps=1),
     dict(advantage_estimator="dr_grpo", loss_aggregation="constant_norm", reward_num_workers=2),
     dict(generation_backend="hf", top_p=0.9, top_k=20, temperature=0.8, max_prompt_length=6),
-], ids=["kl", "off_policy_minibatches", "dynamic_sampling", "rloo", "dr_grpo_pool", "hf_generate_truncated"])
+    dict(overlong_buffer=4, max_new_tokens=6, max_prompt_length=16, micro_batch_tokens=44),
+], ids=["kl", "off_policy_minibatches", "dynamic_sampling", "rloo", "dr_grpo_pool", "hf_generate_truncated",
+        "overlong_and_token_budget"])
 def test_options_train_and_report(tmp_path, toy_dir, overrides):
     config = small_config(tmp_path, max_steps=2, num_eval_samples=0, **overrides)
     GRPOTrainer(config).train()
@@ -75,6 +77,8 @@ def test_options_train_and_report(tmp_path, toy_dir, overrides):
         assert steps[1]["policy/clip_frac"] >= 0
     if overrides.get("dynamic_sampling"):
         assert all(1 <= r["dynamic_sampling/rounds"] <= 5 for r in steps)
+    if overrides.get("overlong_buffer"):  # answers are ~3 tokens + eos; the penalty ramps over tokens 3..6
+        assert all(-1.0 <= r["reward/overlong_penalty"] <= 0.0 for r in steps)
 
 
 def test_resume_reproduces_an_uninterrupted_run(tmp_path, toy_dir, monkeypatch):
@@ -125,6 +129,10 @@ def test_failing_reward_can_be_scored_none_and_counted(tmp_path, toy_dir):
     (dict(reward_weights=[1.0, 2.0]), "reward_weights has 2 entries for 1 reward_funcs"),
     (dict(dual_clip=0.5), "dual_clip must be > 1"),
     (dict(temperature=0.0), "temperature must be > 0"),
+    (dict(overlong_buffer=8), "overlong_buffer must be in"),
+    (dict(micro_batch_tokens=100), "needs max_prompt_length"),
+    (dict(micro_batch_tokens=10, max_prompt_length=8), "cannot hold one sequence"),
+    (dict(micro_batch_tokens=100, max_prompt_length=8, micro_batch_size=2), "not both"),
 ])
 def test_bad_config_values(tmp_path, overrides, message):
     with pytest.raises(ConfigError, match=message):
@@ -139,6 +147,9 @@ def test_derived_sizes_are_checked(tmp_path):
         small_config(tmp_path, prompts_per_step=4, group_size=4, micro_batch_size=5).sizes(1)
     sizes = small_config(tmp_path, prompts_per_step=8, group_size=4, num_mini_batches=2, micro_batch_size=4).sizes(2)
     assert (sizes.prompts_per_process, sizes.mini_batch_size, sizes.grad_accum_steps) == (4, 8, 2)
+    # memory-aware: 16 tokens per sequence, a 50-token budget fits 3, the largest divisor of 16 that fits is 2
+    sizes = small_config(tmp_path, max_prompt_length=8, micro_batch_tokens=50).sizes(1)
+    assert (sizes.mini_batch_size, sizes.micro_batch_size, sizes.grad_accum_steps) == (16, 2, 8)
 
 
 def test_unknown_yaml_key_and_unknown_reward(tmp_path):
