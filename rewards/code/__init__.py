@@ -32,7 +32,7 @@ mutation of its own argument cannot see it.
 """
 
 from rewards.code.judge import outputs_match
-from rewards.code.reward import TestResult, extract_code, run_tests, unit_test_reward
+from rewards.code.reward import TestResult, extract_code, leetcode_reward, run_tests, unit_test_reward
 from rewards.code.sandbox import Limits
 
 LEETCODE_PRELUDE = (
@@ -41,4 +41,5 @@ LEETCODE_PRELUDE = (
     "import math, string, re, random, operator, collections, itertools, functools, heapq, bisect"
 )
 
-__all__ = ["LEETCODE_PRELUDE", "Limits", "TestResult", "extract_code", "outputs_match", "run_tests", "unit_test_reward"]
+__all__ = ["LEETCODE_PRELUDE", "Limits", "TestResult", "extract_code", "leetcode_reward", "outputs_match", "run_tests",
+           "unit_test_reward"]

@@ -227,3 +227,12 @@ def unit_test_reward(completions, tests, *, partial_credit: bool = False, timeou
     if workers <= 1 or len(items) == 1 or multiprocessing.current_process().daemon:
         return [_score(item) for item in items]
     return list(_pool(min(workers, len(items))).map(_score, items))
+
+
+def leetcode_reward(completions, tests, **kwargs) -> list[float | None]:
+    """``unit_test_reward`` with LeetCode's implicit imports (``from typing import *`` and friends), for
+    data in the rllm/LeetCode layout (``tests = {"functional": "def check(candidate): ..."}``)."""
+    from rewards.code import LEETCODE_PRELUDE
+
+    kwargs.setdefault("prelude", LEETCODE_PRELUDE)
+    return unit_test_reward(completions, tests, **kwargs)

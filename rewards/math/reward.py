@@ -92,9 +92,11 @@ def verify_batch(completions, golds, *, num_workers: int | None = None) -> list[
     return list(_pool(workers).map(_score, pairs, chunksize=chunk))
 
 
-def accuracy_reward(completions, answer, **kwargs) -> list[float | None]:
-    """1.0 when a completion's final answer equals the reference ``answer`` column, else 0.0.
+def accuracy_reward(completions, answer=None, solution=None, **kwargs) -> list[float | None]:
+    """1.0 when a completion's final answer equals the reference, else 0.0.
 
+    The reference column is ``answer`` (GSM8K ``... #### 72``, MATH-500, AIME, AMC) or, when a data set
+    has none, ``solution`` (a worked solution with ``\\boxed{}``, as in MATH and open-r1's data).
     ``None`` when the reference itself is missing or empty (the sample cannot be scored). Completions
     may be strings or chat message lists. ``num_workers`` (optional) sets the process count for large
     batches.
@@ -104,6 +106,9 @@ def accuracy_reward(completions, answer, **kwargs) -> list[float | None]:
     >>> accuracy_reward([" 1"], [None])
     [None]
     """
-    if len(completions) != len(answer):
-        raise ValueError(f"accuracy_reward got {len(completions)} completions but {len(answer)} answers")
-    return verify_batch(completions, answer, num_workers=kwargs.get("num_workers"))
+    reference = answer if answer is not None else solution
+    if reference is None:
+        raise ValueError("accuracy_reward needs an 'answer' (or 'solution') column")
+    if len(completions) != len(reference):
+        raise ValueError(f"accuracy_reward got {len(completions)} completions but {len(reference)} answers")
+    return verify_batch(completions, reference, num_workers=kwargs.get("num_workers"))

@@ -179,7 +179,9 @@ class RLTrainer:
             if eval_dataset is None:
                 eval_dataset = load_rows(c.eval_dataset or c.dataset, c.eval_split, c.dataset_config, c.seed)
             eval_dataset = eval_dataset.select(range(min(c.num_eval_samples, len(eval_dataset))))
-            validate_rows(eval_dataset, c.prompt_column, self.reward_columns, "eval dataset")
+            # an eval set may name its reference differently (MATH's solution vs MATH-500's answer)
+            eval_columns = c.reward_columns or [k for k in eval_dataset.column_names if k != c.prompt_column]
+            validate_rows(eval_dataset, c.prompt_column, eval_columns, "eval dataset")
             self.eval_rows = eval_dataset.to_list()
 
     def _row(self, i: int) -> dict:
