@@ -95,6 +95,9 @@ class Sandbox:
         self.network_isolated = False
 
     def _start(self) -> None:
+        if not sys.platform.startswith("linux"):
+            raise RuntimeError("the code sandbox needs Linux (process groups, rlimits, Landlock, seccomp); "
+                               f"this is {sys.platform}")
         parent, child = socket.socketpair()
         self._proc = subprocess.Popen(
             [sys.executable, "-I", str(ZYGOTE), str(child.fileno())], pass_fds=[child.fileno()],
