@@ -3,26 +3,21 @@
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import re
 import signal
 import textwrap
-import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 
 from rewards.code import judge
 from rewards.code.sandbox import Limits, sandbox
 from rewards.contract import completion_text
+from rewards.pool import parallel_map
 
 MAX_PROGRAM_CHARS = 256 * 1024
 MAX_STDIO_CASES = 256
 _FENCE = re.compile(r"```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)```", re.S)
-_POOL: ProcessPoolExecutor | None = None
-_POOL_WORKERS = 0
-_POOL_LOCK = threading.Lock()
 
 
 @dataclass
@@ -200,17 +195,6 @@ def _score(item) -> float | None:
     return result.fraction if partial else float(result.passed)
 
 
-def _pool(workers: int) -> ProcessPoolExecutor:
-    global _POOL, _POOL_WORKERS
-    with _POOL_LOCK:
-        if _POOL is None or _POOL_WORKERS != workers:
-            if _POOL is not None:
-                _POOL.shutdown(cancel_futures=True)
-            _POOL = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"))
-            _POOL_WORKERS = workers
-        return _POOL
-
-
 def unit_test_reward(completions, tests, *, partial_credit: bool = False, timeout: float = 10.0,
                      num_workers: int | None = None, prelude: str = "", **kwargs) -> list[float | None]:
     """1.0 when the program in a completion passes all its ``tests`` (fraction passed with
@@ -223,10 +207,7 @@ def unit_test_reward(completions, tests, *, partial_credit: bool = False, timeou
     if len(completions) != len(tests):
         raise ValueError(f"unit_test_reward got {len(completions)} completions but {len(tests)} tests")
     items = [(c, t, partial_credit, timeout, prelude) for c, t in zip(completions, tests)]
-    workers = num_workers if num_workers is not None else (os.cpu_count() or 1)
-    if workers <= 1 or len(items) == 1 or multiprocessing.current_process().daemon:
-        return [_score(item) for item in items]
-    return list(_pool(min(workers, len(items))).map(_score, items))
+    return parallel_map(_score, items, num_workers=num_workers, chunksize=1)  # programs vary a lot in cost
 
 
 def leetcode_reward(completions, tests, **kwargs) -> list[float | None]:

@@ -7,21 +7,16 @@ batch always runs in-process.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import threading
-from concurrent.futures import ProcessPoolExecutor
 from fractions import Fraction
 
 from rewards.math.equivalence import TIME_LIMIT, is_equivalent
 from rewards.math.evaluate import EvalError, evaluate
 from rewards.math.extract import extract_answer
 from rewards.math.latex import normalize
+from rewards.pool import parallel_map
 
 POOL_MIN_BATCH = 256
-_POOL: ProcessPoolExecutor | None = None
-_POOL_WORKERS = 0
-_POOL_LOCK = threading.Lock()
 
 
 def parse_number(text: str) -> Fraction | None:
@@ -70,26 +65,12 @@ def _score(pair) -> float | None:
     return None if gold_answer(gold) is None else float(verify(completion, gold))
 
 
-def _pool(workers: int) -> ProcessPoolExecutor:
-    global _POOL, _POOL_WORKERS
-    with _POOL_LOCK:
-        if _POOL is None or _POOL_WORKERS != workers:
-            if _POOL is not None:
-                _POOL.shutdown(cancel_futures=True)
-            _POOL = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"))
-            _POOL_WORKERS = workers
-        return _POOL
-
-
 def verify_batch(completions, golds, *, num_workers: int | None = None) -> list[float | None]:
     """Score many (completion, gold) pairs; ``num_workers`` processes (default: all cores) when the
     batch is large, in-process otherwise."""
     pairs = list(zip(completions, golds))
-    workers = num_workers if num_workers is not None else (os.cpu_count() or 1)
-    if workers <= 1 or len(pairs) < POOL_MIN_BATCH or multiprocessing.current_process().daemon:
-        return [_score(p) for p in pairs]
-    chunk = max(16, len(pairs) // (workers * 4))
-    return list(_pool(workers).map(_score, pairs, chunksize=chunk))
+    return parallel_map(_score, pairs, num_workers=num_workers, min_items=POOL_MIN_BATCH,
+                        chunksize=max(16, len(pairs) // (4 * (num_workers or os.cpu_count() or 1))))
 
 
 def accuracy_reward(completions, answer=None, solution=None, **kwargs) -> list[float | None]:

@@ -1,0 +1,39 @@
+"""One process pool per calling process, shared by the batch verifiers.
+
+forkserver workers are safe to start from a process that already runs threads (a trainer), and each
+keeps its own state (the math verifier's SymPy worker, the code sandbox's zygote) for the pool's life.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+
+_POOL: ProcessPoolExecutor | None = None
+_WORKERS = 0
+_LOCK = threading.Lock()
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    global _POOL, _WORKERS
+    with _LOCK:
+        if _POOL is None or _WORKERS != workers:
+            if _POOL is not None:
+                _POOL.shutdown(cancel_futures=True)
+            _POOL = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"))
+            _WORKERS = workers
+        return _POOL
+
+
+def parallel_map(fn: Callable, items: Sequence, *, num_workers: int | None = None, min_items: int = 2,
+                 chunksize: int | None = None) -> list:
+    """``[fn(x) for x in items]`` across ``num_workers`` processes (default: every core); in-process when
+    there is one worker, fewer than ``min_items`` items, or when called from a daemonic worker (which may
+    not have children)."""
+    workers = min(num_workers if num_workers is not None else (os.cpu_count() or 1), len(items))
+    if workers <= 1 or len(items) < min_items or multiprocessing.current_process().daemon:
+        return [fn(x) for x in items]
+    return list(_pool(workers).map(fn, items, chunksize=chunksize or max(1, len(items) // (workers * 4))))
