@@ -14,7 +14,7 @@ import pytest
 
 from rlvr.config import parse_config
 from rlvr.train import main
-from tests.conftest import TEST_SFT_STEPS, shared_data
+from tests.conftest import SHARED_DATA, TEST_SFT_STEPS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RECIPES = {
@@ -25,18 +25,38 @@ RECIPES = {
 }
 
 
+def _write(path, rows) -> str:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return str(path)
+
+
 def local_data(recipe: str, tmp_path) -> tuple[str, str]:
-    """Local files with the same columns as the recipe's data sets."""
+    """Local files with the same columns as the recipe's data sets: ../shared/data when present,
+    otherwise a few rows written here in the same layout (a fresh clone has no ../shared)."""
     if recipe.startswith("gsm8k/"):
-        return str(shared_data("gsm8k_train.jsonl")), str(shared_data("gsm8k_test.jsonl"))
-    if recipe.startswith("code/"):
-        path = str(shared_data("leetcode_test.jsonl"))
+        if SHARED_DATA.exists():
+            return str(SHARED_DATA / "gsm8k_train.jsonl"), str(SHARED_DATA / "gsm8k_test.jsonl")
+        rows = [{"question": f"Tom has {a} apples and buys {b} more. How many?", "answer": f"{a}+{b}={a + b}\n#### {a + b}"}
+                for a, b in [(2, 3), (5, 7), (1, 9), (4, 4)]]
+        path = _write(tmp_path / "gsm8k.jsonl", rows)
         return path, path
-    rows = [json.loads(line) for line in open(shared_data("math500_test.jsonl"))]
-    train = tmp_path / "math_train.jsonl"  # MATH-lighteval's layout: the reference is a worked solution
-    train.write_text("".join(json.dumps({"problem": r["problem"], "solution": f"So the answer is $\\boxed{{{r['answer']}}}$."})
-                             + "\n" for r in rows[:64]))
-    return str(train), str(shared_data("math500_test.jsonl"))
+    if recipe.startswith("code/"):
+        if SHARED_DATA.exists():
+            path = str(SHARED_DATA / "leetcode_test.jsonl")
+            return path, path
+        tests = "def check(candidate):\n    assert candidate(nums=[1, 2]) == 3\n\ncheck(Solution().total)"
+        path = _write(tmp_path / "leetcode.jsonl", [{"problem": "Return the sum of nums.", "tests": {"functional": tests}}] * 4)
+        return path, path
+    if SHARED_DATA.exists():
+        rows = [json.loads(line) for line in open(SHARED_DATA / "math500_test.jsonl")][:64]
+        test = str(SHARED_DATA / "math500_test.jsonl")
+    else:
+        rows = [{"problem": f"Compute ${a}+{a}$.", "answer": str(2 * a)} for a in range(4)]
+        test = _write(tmp_path / "math500.jsonl", rows)
+    # MATH-lighteval's layout: the reference is a worked solution ending in \boxed{}
+    train = _write(tmp_path / "math_train.jsonl",
+                   [{"problem": r["problem"], "solution": f"So the answer is $\\boxed{{{r['answer']}}}$."} for r in rows])
+    return train, test
 
 
 @pytest.mark.parametrize("recipe", sorted(RECIPES))
