@@ -6,6 +6,7 @@ keeps its own state (the math verifier's SymPy worker, the code sandbox's zygote
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
 import os
 import threading
@@ -28,12 +29,23 @@ def _pool(workers: int) -> ProcessPoolExecutor:
         return _POOL
 
 
+def default_workers() -> int:
+    """Every core, shared among the processes ``accelerate``/``torchrun`` started on this machine."""
+    return max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1))
+
+
+@atexit.register
+def _shutdown() -> None:  # join the workers before the interpreter (and torch's threads) tear down
+    if _POOL is not None:
+        _POOL.shutdown(wait=True, cancel_futures=True)
+
+
 def parallel_map(fn: Callable, items: Sequence, *, num_workers: int | None = None, min_items: int = 2,
                  chunksize: int | None = None) -> list:
-    """``[fn(x) for x in items]`` across ``num_workers`` processes (default: every core); in-process when
+    """``[fn(x) for x in items]`` across ``num_workers`` processes (default: ``default_workers()``); in-process when
     there is one worker, fewer than ``min_items`` items, or when called from a daemonic worker (which may
     not have children)."""
-    workers = min(num_workers if num_workers is not None else (os.cpu_count() or 1), len(items))
+    workers = min(num_workers if num_workers is not None else default_workers(), len(items))
     if workers <= 1 or len(items) < min_items or multiprocessing.current_process().daemon:
         return [fn(x) for x in items]
     return list(_pool(workers).map(fn, items, chunksize=chunksize or max(1, len(items) // (workers * 4))))

@@ -1,20 +1,20 @@
 """The math reward: ``verify`` one completion, ``accuracy_reward`` a batch (TRL's reward contract).
 
-Large batches are verified in a process pool that uses every core; small ones in the calling process
-(starting workers costs more than it saves). Inside a daemonic worker (e.g. rlvr's own reward pool) the
-batch always runs in-process.
+``verify_batch`` verifies large batches in a process pool over every core (shared among the processes a
+launcher started on the machine); small ones in the calling process (starting workers costs more than it
+saves). ``accuracy_reward`` stays in-process unless given ``num_workers``. Inside a daemonic worker (e.g.
+rlvr's own reward pool) a batch always runs in-process.
 """
 
 from __future__ import annotations
 
-import os
 from fractions import Fraction
 
 from rewards.math.equivalence import TIME_LIMIT, is_equivalent
 from rewards.math.evaluate import EvalError, evaluate
 from rewards.math.extract import extract_answer
 from rewards.math.latex import normalize
-from rewards.pool import parallel_map
+from rewards.pool import default_workers, parallel_map
 
 POOL_MIN_BATCH = 256
 
@@ -69,8 +69,9 @@ def verify_batch(completions, golds, *, num_workers: int | None = None) -> list[
     """Score many (completion, gold) pairs; ``num_workers`` processes (default: all cores) when the
     batch is large, in-process otherwise."""
     pairs = list(zip(completions, golds))
-    return parallel_map(_score, pairs, num_workers=num_workers, min_items=POOL_MIN_BATCH,
-                        chunksize=max(16, len(pairs) // (4 * (num_workers or os.cpu_count() or 1))))
+    workers = num_workers or default_workers()
+    return parallel_map(_score, pairs, num_workers=workers, min_items=POOL_MIN_BATCH,
+                        chunksize=max(16, len(pairs) // (4 * workers)))
 
 
 def accuracy_reward(completions, answer=None, solution=None, **kwargs) -> list[float | None]:
@@ -79,8 +80,8 @@ def accuracy_reward(completions, answer=None, solution=None, **kwargs) -> list[f
     The reference column is ``answer`` (GSM8K ``... #### 72``, MATH-500, AIME, AMC) or, when a data set
     has none, ``solution`` (a worked solution with ``\\boxed{}``, as in MATH and open-r1's data).
     ``None`` when the reference itself is missing or empty (the sample cannot be scored). Completions
-    may be strings or chat message lists. ``num_workers`` (optional) sets the process count for large
-    batches.
+    may be strings or chat message lists. ``num_workers=N`` verifies batches of 256 or more in N processes
+    (default: in-process; ``verify_batch`` defaults to every core).
 
     >>> accuracy_reward([" 19", " 18", [{"role": "assistant", "content": "19"}]], ["19", "19", "19"])
     [1.0, 0.0, 1.0]
@@ -92,4 +93,6 @@ def accuracy_reward(completions, answer=None, solution=None, **kwargs) -> list[f
         raise ValueError("accuracy_reward needs an 'answer' (or 'solution') column")
     if len(completions) != len(reference):
         raise ValueError(f"accuracy_reward got {len(completions)} completions but {len(reference)} answers")
-    return verify_batch(completions, reference, num_workers=kwargs.get("num_workers"))
+    # In-process unless asked: a trainer runs rewards in its own pool (reward_num_workers) and one
+    # trainer process per GPU must not each start a pool of every core.
+    return verify_batch(completions, reference, num_workers=kwargs.get("num_workers") or 1)
