@@ -131,17 +131,18 @@ def judge_problem(task: Task, row: dict, completions: list[str]) -> tuple[list[b
 
         gold = row[task.reference]
         return [verify(c, gold) for c in completions], [extract_answer(c) for c in completions]
-    from rewards.code import LEETCODE_PRELUDE, extract_code, run_tests
+    from rewards.code import LEETCODE_PRELUDE, extract_code, unit_test_reward
     from rewards.code.consensus import call_inputs, function_signature, stdio_signature
 
     programs = [extract_code(c) for c in completions]
     if task.kind == "code_stdio":
         cases = row[task.reference]
-        correct = [run_tests(p, cases, timeout=5).passed for p in programs]
+        correct = [s == 1.0 for s in unit_test_reward(completions, [cases] * len(completions), timeout=5)]
         inputs = [c["input"] for c in cases]
         return correct, [stdio_signature(p, inputs) for p in programs]
     tests = function_tests(row, task)
-    correct = [run_tests(p, tests, timeout=5, prelude=LEETCODE_PRELUDE).passed for p in programs]
+    scores = unit_test_reward(completions, [tests] * len(completions), timeout=5, prelude=LEETCODE_PRELUDE)
+    correct = [s == 1.0 for s in scores]
     entry, inputs = entry_point(tests), call_inputs(tests)
     answers = [function_signature(p, entry, inputs, prelude=LEETCODE_PRELUDE) if entry else None for p in programs]
     return correct, answers

@@ -278,6 +278,10 @@ def lock_down(limits: dict, cwd: str, ruleset: int, filter_program) -> None:
         resource.setrlimit(res, pair)
     if os.getuid() == 0:
         drop_root()
+    else:  # e.g. capabilities held inside the zygote's own user namespace: give them up too
+        column = {"x86_64": 0, "aarch64": 1}.get(_ARCH, 0)
+        header = ctypes.create_string_buffer(struct.pack("Ii", 0x20080522, 0), 8)
+        _syscall(_CAPSET[column], header, ctypes.create_string_buffer(bytes(24), 24))
     if _LIBC.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "no_new_privs failed")
     landlock(ruleset)
