@@ -13,8 +13,8 @@ import json
 import time
 
 from rewards.code import judge
-from rewards.code.reward import MAX_PROGRAM_CHARS, judge_cap
-from rewards.code.sandbox import Limits, sandbox
+from rewards.code.reward import MAX_PROGRAM_CHARS
+from rewards.code.sandbox import OUTPUT_CAP, Limits, sandbox
 
 
 def call_inputs(tests: str, callee: str = "candidate") -> list[tuple[tuple, dict]]:
@@ -98,7 +98,7 @@ def stdio_signature(program: str, inputs: list[str], *, timeout: float = 5.0) ->
             if status is None or status != 0:
                 out.append("error" if status is not None else "timeout")
                 continue
-            text = child.read_output("out", limit=judge_cap()).decode("utf-8", "replace")
+            text = child.read_output("out", limit=OUTPUT_CAP).decode("utf-8", "replace")
             lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
             while lines and not lines[-1]:
                 lines.pop()

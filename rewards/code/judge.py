@@ -18,7 +18,6 @@ from __future__ import annotations
 import ast
 import builtins
 import io
-import time
 import unittest
 from dataclasses import dataclass
 from functools import lru_cache
@@ -213,7 +212,3 @@ def outputs_match(actual: str, expected: str) -> bool:
         return out
 
     return lines(actual) == lines(expected)
-
-
-def now() -> float:
-    return time.monotonic()

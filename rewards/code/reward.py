@@ -11,7 +11,7 @@ import time
 from dataclasses import asdict, dataclass
 
 from rewards.code import judge
-from rewards.code.sandbox import Limits, sandbox
+from rewards.code.sandbox import OUTPUT_CAP, Limits, sandbox
 from rewards.contract import completion_text
 from rewards.pool import parallel_map
 
@@ -144,7 +144,7 @@ def _run_stdio_tests(code, cases: list[dict], limits: Limits) -> TestResult:
             child.kill()  # descendants included
             out = child.read_output("out", limit=None).decode("utf-8", "replace")
             err = child.read_output("err").decode("utf-8", "replace")
-            stdout, stderr = out[:judge_cap()], err
+            stdout, stderr = out[:OUTPUT_CAP], err
             abnormal = "timeout" if exit_status is None else _exit_status(exit_status)
             exit_code = os.WEXITSTATUS(exit_status) if exit_status is not None and os.WIFEXITED(exit_status) else None
             if abnormal:
@@ -162,13 +162,7 @@ def _run_stdio_tests(code, cases: list[dict], limits: Limits) -> TestResult:
         finally:
             child.close()
     ok = passed == len(cases)
-    return TestResult(ok, passed, len(cases), "passed" if ok else status, first_failure, stdout, stderr[:judge_cap()])
-
-
-def judge_cap() -> int:
-    from rewards.code.sandbox import OUTPUT_CAP
-
-    return OUTPUT_CAP
+    return TestResult(ok, passed, len(cases), "passed" if ok else status, first_failure, stdout, stderr[:OUTPUT_CAP])
 
 
 def _result(child, passed: int, total: int, status: str, detail: str) -> TestResult:
