@@ -9,8 +9,8 @@ untrusted byte runs:
 2. rlimits: CPU seconds, address space, processes, file size, open files, no core dumps;
 3. as root: the zygote lives in its own empty network namespace (set up once), and the child drops to
    ``nobody`` so that the process limit applies and it owns nothing;
-4. ``no_new_privs``, then Landlock (Linux >= 5.13): read/execute only the Python installation and system
-   libraries, read its own empty working directory, create nothing anywhere (no disk bombs, no reading
+4. ``no_new_privs``, then Landlock (Linux >= 5.13): read only the Python installation and system
+   libraries, execute only the interpreter, read its own empty working directory, create nothing anywhere (no disk bombs, no reading
    the caller's files or data sets), and (ABI >= 6) signal nothing outside its own domain;
 5. seccomp: no sockets, no new sessions or process groups (so every descendant stays in the group the
    harness kills), no ptrace / process_vm_* / namespaces / mounts / BPF / io_uring; the 32-bit and x32
@@ -153,7 +153,7 @@ try:
 except (OSError, ValueError):
     _CAP_LAST = 63
 _LANDLOCK_CREATE, _LANDLOCK_ADD_RULE, _LANDLOCK_RESTRICT = 444, 445, 446
-_FS_READ = 1 | 4 | 8          # EXECUTE | READ_FILE | READ_DIR
+_FS_READ = 4 | 8              # READ_FILE | READ_DIR (shared libraries are mapped, not executed)
 _PR_SET_NO_NEW_PRIVS, _PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 38, 22, 2
 
 
@@ -164,8 +164,8 @@ def _syscall(nr: int, *args) -> int:
 def landlock_ruleset(read_paths: list[str]) -> tuple[int, int]:
     """Build, once in the zygote, the Landlock ruleset every child enforces: (fd or -1, ABI).
 
-    Read and execute the Python installation and system libraries; read/write /dev/null; read
-    /dev/urandom; nothing else at all (not even the child's own working directory: it needs none).
+    Read the Python installation and system libraries, execute only the interpreter itself; read/write
+    /dev/null; read /dev/urandom; nothing else at all (not even the child's own working directory: it needs none).
     With ABI >= 6 the domain also may not signal processes or reach abstract sockets outside it.
     """
     abi = _syscall(_LANDLOCK_CREATE, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
@@ -194,6 +194,7 @@ def landlock_ruleset(read_paths: list[str]) -> tuple[int, int]:
 
     for path in read_paths:
         allow(path, _FS_READ)
+    allow(os.path.realpath(sys.executable), 1 | 4)  # the interpreter is the only program it may execute
     allow("/dev/null", 2 | 4)
     allow("/dev/urandom", 4)
     return ruleset, abi

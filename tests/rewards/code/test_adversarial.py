@@ -79,7 +79,8 @@ FUNCTION_ATTACKS = {
     "disk_bomb": "def add(a, b):\n    with open('/tmp/fill', 'wb') as f:\n        while True: f.write(b'x' * (1 << 20))\n",
     "output_flood": "import sys\ndef add(a, b):\n    while True:\n        sys.stdout.write('x' * (1 << 20))\n",
     "escape_to_shell": "import os\ndef add(a, b):\n    os.execv('/bin/sh', ['sh', '-c', 'echo 5'])\n",
-    "subprocess_shell": "import subprocess\ndef add(a, b):\n    return int(subprocess.check_output(['python3', '-c', 'print(5)']))\n",
+    "subprocess_shell": "import subprocess\ndef add(a, b):\n    return int(subprocess.check_output(['/bin/sh', '-c', 'echo 5']))\n",
+    "busybox_tools": "import subprocess\ndef add(a, b):\n    return int(subprocess.check_output(['/usr/bin/env', 'expr', '2', '+', '3']))\n",
 }
 
 STDIO_ATTACKS = {
