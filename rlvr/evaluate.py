@@ -316,8 +316,16 @@ def main(argv=None) -> dict | None:
                     "rm_scores": scorer(prompt, texts) if scorer else None,
                 })
     records = gather_object(records)
-    if not state.is_main_process:
-        return None
+    means = report(args, task, records, model_path, state.num_processes) if state.is_main_process else None
+    # Every process waits for the report, then leaves the process group together: a gloo process that
+    # exits while its peers still hold the group can abort at interpreter shutdown.
+    state.wait_for_everyone()
+    state.destroy_process_group()
+    return means
+
+
+def report(args, task: Task, records: list[dict], model_path: str, processes: int) -> dict:
+    """Metrics, intervals and the report files from every process's judged samples (main process)."""
     records.sort(key=lambda r: r["index"])
     os.makedirs(args.output_dir, exist_ok=True)
     with open(os.path.join(args.output_dir, "samples.jsonl"), "w") as f:
@@ -329,7 +337,7 @@ def main(argv=None) -> dict | None:
     per_problem = [problem_metrics(r, args.n, equivalent, args.adaptive_threshold, args.adaptive_min_samples)
                    for r in records]
     means, cis = summarize(per_problem)
-    config = {**vars(args), "model_path": model_path, "num_problems": len(records), "processes": state.num_processes,
+    config = {**vars(args), "model_path": model_path, "num_problems": len(records), "processes": processes,
               "kind": task.kind}
     write_report(args.output_dir, means, cis, args.n, config)
     print(open(os.path.join(args.output_dir, "results.md")).read())

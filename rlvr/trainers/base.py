@@ -500,6 +500,7 @@ class RLTrainer:
                 print(f"[rlvr] held-out greedy accuracy: {summary['eval/accuracy_before']:.1%} -> "
                       f"{summary['eval/accuracy_after']:.1%} after {self.global_step} steps "
                       f"({seconds:.0f} s)", flush=True)
+        acc.wait_for_everyone()  # leave the process group together (a gloo rank exiting early can abort)
         acc.end_training()
         self.scorer.close()
         return summary
