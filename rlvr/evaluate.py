@@ -63,17 +63,16 @@ def ks(n: int) -> list[int]:
 
 
 def load_task(name: str, data_dir: str | None, seed: int = 0) -> tuple[Task, list[dict]]:
-    """The task and its rows: the toy split, a local file (``data_dir`` or ../shared/data), or the Hub."""
-    import datasets
+    """The task and its rows: the toy split, a local file (``data_dir`` or ../shared/data), or the Hub
+    (all through ``rlvr.data.load_rows``, the trainer's loader)."""
+    from rlvr.data import LOCAL_FORMATS, load_rows
 
     if name == "toy":
-        from rlvr.toy import arithmetic_splits
-
-        return TASKS["toy"], arithmetic_splits(seed)[1]
-    if name.endswith((".jsonl", ".json")):
-        rows = datasets.load_dataset("json", data_files=name, split="train").to_list()
+        return TASKS["toy"], load_rows("toy", "test", seed=seed).to_list()
+    if os.path.splitext(name)[1].lower() in LOCAL_FORMATS:
+        rows = load_rows(name, "train").to_list()
         if not rows:
-            raise ValueError(f"{name} is empty")
+            raise ValueError(f"{name} has no rows to evaluate")
         first = rows[0]
         prompt = next((c for c in ("prompt", "problem", "question") if c in first), None)
         if prompt is None:
@@ -87,14 +86,24 @@ def load_task(name: str, data_dir: str | None, seed: int = 0) -> tuple[Task, lis
     if name not in TASKS:
         raise ValueError(f"unknown data set {name!r}: use one of {sorted(TASKS)} or a .jsonl path")
     task = TASKS[name]
-    folder = data_dir or os.environ.get("RLVR_DATA_DIR") or SHARED_DATA
-    path = os.path.join(folder, task.file)
+    path = os.path.join(data_dir or os.environ.get("RLVR_DATA_DIR") or SHARED_DATA, task.file)
     if os.path.exists(path):
-        return task, datasets.load_dataset("json", data_files=path, split="train").to_list()
+        return task, load_rows(path, "train").to_list()
     if task.hub is None:
         raise ValueError(f"{name} is read from a local file: {path} does not exist (pass --data_dir, or a .jsonl path)")
     hub_path, config, split = task.hub
-    return task, datasets.load_dataset(hub_path, config, split=split).to_list()
+    return task, load_rows(hub_path, split, config).to_list()
+
+
+def check_rows(task: Task, rows: list[dict], name: str) -> None:
+    """Stop before any sampling on data that cannot be evaluated, naming the row and column."""
+    if not rows:
+        raise ValueError(f"{name} has no rows to evaluate")
+    for i, row in enumerate(rows):
+        for column in (task.prompt, task.reference):
+            value = row.get(column)
+            if value is None or (isinstance(value, (str, list, dict)) and len(value) == 0):
+                raise ValueError(f"{name} row {i}, column {column!r}: the value is missing or empty")
 
 
 def prompt_of(task: Task, row: dict):
@@ -283,6 +292,7 @@ def main(argv=None) -> dict | None:
     torch.manual_seed(args.seed + state.process_index)
     task, rows = load_task(args.data, args.data_dir, args.seed)
     rows = rows[: args.max_problems] if args.max_problems else rows
+    check_rows(task, rows, args.data)
     model_path = args.model
     if model_path == "toy":
         from rlvr.toy import ensure_toy

@@ -13,7 +13,7 @@ import json
 import time
 
 from rewards.code import judge
-from rewards.code.reward import MAX_PROGRAM_CHARS
+from rewards.code.reward import compile_program
 from rewards.code.sandbox import OUTPUT_CAP, Limits, sandbox
 
 
@@ -36,20 +36,11 @@ def call_inputs(tests: str, callee: str = "candidate") -> list[tuple[tuple, dict
     return out
 
 
-def _compile(program: str):
-    if not isinstance(program, str) or not program.strip() or len(program) > MAX_PROGRAM_CHARS:
-        return None
-    try:
-        return compile(program, "<program>", "exec", dont_inherit=True)
-    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
-        return None
-
-
 def function_signature(program: str, entry_point: str, inputs: list[tuple[tuple, dict]], *,
                        timeout: float = 5.0, prelude: str = "") -> tuple | None:
     """What ``entry_point`` (a function name, or ``Class.method`` for a fresh ``Class()``) returns on each
     input; None when the program does not load."""
-    code = _compile(prelude + ("\n" if prelude else "") + program)
+    code, _ = compile_program(program, prelude)
     if code is None:
         return None
     child = sandbox().spawn(code, mode="rpc", limits=Limits(timeout=timeout))
@@ -86,7 +77,7 @@ def function_signature(program: str, entry_point: str, inputs: list[tuple[tuple,
 def stdio_signature(program: str, inputs: list[str], *, timeout: float = 5.0) -> tuple | None:
     """What the program prints for each stdin (trailing whitespace per line and trailing blank lines
     dropped); None when it does not compile."""
-    code = _compile(program)
+    code, _ = compile_program(program)
     if code is None:
         return None
     out = []

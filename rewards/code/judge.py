@@ -97,16 +97,11 @@ class Session:
         raise CandidateError(f"{name}: {message_text}")
 
     def lookup(self, name: str):
+        """The program's global ``name`` (a value or a handle), or None when it defines no such name."""
         try:
-            zygote.send_message(self.channel, {"op": "lookup", "name": name})
-            reply = zygote.recv_message(self.channel, self.deadline)
-        except TimeoutError:
-            raise Timeout("the program timed out") from None
-        except (EOFError, OSError, ValueError):
-            raise CandidateError("the program died") from None
-        if "ok" not in reply:
+            return self.request({"op": "lookup", "name": name})
+        except KeyError:
             return None
-        return zygote.decode(reply["ok"], self.handle)
 
 
 class Tally:

@@ -65,15 +65,9 @@ def run_tests(program: str, tests, *, timeout: float = 10.0, memory_mb: int = 10
     (e.g. LeetCode's implicit ``from typing import *``). ``timeout`` bounds the whole run (wall clock;
     CPU time is limited to the same number of seconds); ``memory_mb`` the address space.
     """
-    if not isinstance(program, str) or not program.strip():
-        return TestResult(False, 0, 0, "empty", "no program")
-    if len(program) > MAX_PROGRAM_CHARS or "\x00" in program:
-        return TestResult(False, 0, 0, "syntax_error", "program too long or binary")
-    source = prelude + ("\n" if prelude else "") + program
-    try:  # compiled here (marshalled to the sandbox): parsing hostile text costs the sandbox nothing
-        code = compile(source, "<program>", "exec", dont_inherit=True)
-    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError) as exc:
-        return TestResult(False, 0, 0, "syntax_error", f"{type(exc).__name__}: {exc}"[:500])
+    code, problem = compile_program(program, prelude)
+    if code is None:
+        return TestResult(False, 0, 0, "empty" if problem == "no program" else "syntax_error", problem)
     limits = Limits(timeout=timeout, memory_mb=memory_mb)
     tests = normalize_tests(tests)
     if isinstance(tests, str):
@@ -81,6 +75,19 @@ def run_tests(program: str, tests, *, timeout: float = 10.0, memory_mb: int = 10
     if isinstance(tests, list) and tests and all(isinstance(t, dict) and "input" in t and "output" in t for t in tests):
         return _run_stdio_tests(code, tests[:MAX_STDIO_CASES], limits)
     return TestResult(False, 0, 0, "bad_tests", "tests must be test code or a list of {'input', 'output'} cases")
+
+
+def compile_program(program, prelude: str = ""):
+    """(code object, "") or (None, why not). Compiled here and marshalled to the sandbox, so parsing
+    hostile text costs the sandbox nothing."""
+    if not isinstance(program, str) or not program.strip():
+        return None, "no program"
+    if len(program) > MAX_PROGRAM_CHARS or "\x00" in program:
+        return None, "program too long or binary"
+    try:
+        return compile(prelude + ("\n" if prelude else "") + program, "<program>", "exec", dont_inherit=True), ""
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError) as exc:
+        return None, f"{type(exc).__name__}: {exc}"[:500]
 
 
 def normalize_tests(tests):

@@ -52,6 +52,14 @@ def test_unknown_data_and_local_files_fail_clearly(tmp_path):
         load_task(str(path), None)
     with pytest.raises(ValueError, match="does not exist"):
         load_task("leetcode", str(tmp_path))
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"problem": "1+1?", "answer": "2"}) + "\n" + json.dumps({"problem": "", "answer": "3"}) + "\n")
+    with pytest.raises(ValueError, match="row 1, column 'problem'"):
+        main(["--model", "toy", "--data", str(bad), "--output_dir", str(tmp_path / "o")])
+    with pytest.raises(Exception, match="empty|no rows"):
+        main(["--model", "toy", "--data", str(empty), "--output_dir", str(tmp_path / "o")])
 
 
 @pytest.mark.slow
