@@ -11,6 +11,8 @@ one signature.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor
 
@@ -117,15 +119,24 @@ def gae(rewards: Tensor, values: Tensor, mask: Tensor, gamma: float = 1.0, lam: 
     return advantages, (advantages + values) * mask
 
 
-def masked_whiten(values: Tensor, mask: Tensor, shift_mean: bool = True, eps: float = 1e-8) -> Tensor:
-    """Normalise ``values`` to unit variance (and zero mean) over the positions where mask is 1."""
-    mask = mask.to(values.dtype)
-    mean = masked_mean(values, mask)
-    var = masked_mean((values - mean) ** 2, mask)
+def masked_whiten(values: Tensor, mask: Tensor, shift_mean: bool = True, eps: float = 1e-8,
+                  all_reduce_sum: Callable[[Tensor], Tensor] | None = None) -> Tensor:
+    """Normalise ``values`` to unit variance (and zero mean) over the positions where mask is 1.
+
+    ``all_reduce_sum`` sums a tensor over data-parallel processes: the mean and variance are then
+    those of the global batch, so N processes whiten exactly as one process with the whole batch
+    would (whitening each process's share alone gives every process its own scale).
+    """
+    reduce = all_reduce_sum or (lambda t: t)
+    keep = mask.bool()
+    values = torch.where(keep, values, torch.zeros_like(values))
+    count = reduce(keep.sum().to(values.dtype)).clamp(min=1)
+    mean = reduce(values.sum()) / count
+    var = reduce(torch.where(keep, (values - mean) ** 2, torch.zeros_like(values)).sum()) / count
     whitened = (values - mean) * torch.rsqrt(var + eps)
     if not shift_mean:
         whitened = whitened + mean
-    return whitened * mask
+    return torch.where(keep, whitened, torch.zeros_like(whitened))
 
 
 def value_loss(values: Tensor, old_values: Tensor, returns: Tensor, clip: float | None = None
@@ -171,6 +182,21 @@ def selective_logprobs(logits: Tensor, ids: Tensor) -> Tensor:
     return picked.float() - lse
 
 
+@torch.no_grad()
+def token_entropy(logits: Tensor) -> Tensor:
+    """Entropy of softmax(logits) at every position, ``logsumexp(z) - Σ p z``: (B, T, V) -> (B, T).
+
+    Row by row like ``selective_logprobs`` and without gradient: it is a diagnostic (a policy
+    whose entropy collapses towards 0 has stopped exploring), not a loss term.
+    """
+    out = []
+    for row in logits:
+        row = row.float()
+        lse = torch.logsumexp(row, dim=-1)
+        out.append(lse - (torch.softmax(row, dim=-1) * row).sum(-1))
+    return torch.stack(out)
+
+
 def policy_loss(
     logprobs: Tensor,
     old_logprobs: Tensor,
@@ -192,7 +218,7 @@ def policy_loss(
     """
     if advantages.dim() == 1:
         advantages = advantages.unsqueeze(-1)
-    ratio = torch.exp(logprobs - old_logprobs)
+    ratio = torch.exp(clamp_log_ratio(logprobs - old_logprobs))
     unclipped = ratio * advantages
     clipped = torch.clamp(ratio, 1.0 - clip_low, 1.0 + clip_high) * advantages
     loss = -torch.minimum(unclipped, clipped)
@@ -203,21 +229,54 @@ def policy_loss(
     return loss, is_clipped
 
 
+def ratio_stats(logprobs: Tensor, old_logprobs: Tensor, advantages: Tensor, mask: Tensor,
+                clip_low: float = 0.2, clip_high: float = 0.2) -> dict[str, Tensor]:
+    """What a practitioner watches for a collapsing update, over the valid tokens of ``mask``:
+    ``approx_kl`` (k3 estimate of KL(old || new)), the importance ratio's max and min, and the
+    fractions of tokens whose gradient the clip removed from below (ratio < 1 - clip_low with
+    A < 0) and from above (ratio > 1 + clip_high with A > 0). All detached scalars.
+    """
+    log_ratio = clamp_log_ratio(logprobs.detach() - old_logprobs)
+    ratio = torch.exp(log_ratio)
+    if advantages.dim() == 1:
+        advantages = advantages.unsqueeze(-1)
+    keep = mask.bool()
+    low = (ratio < 1.0 - clip_low) & (advantages < 0)
+    high = (ratio > 1.0 + clip_high) & (advantages > 0)
+    return {"approx_kl": masked_mean(kl_k3(logprobs.detach(), old_logprobs), mask),
+            "ratio_max": torch.where(keep, ratio, torch.full_like(ratio, -torch.inf)).max(),
+            "ratio_min": torch.where(keep, ratio, torch.full_like(ratio, torch.inf)).min(),
+            "clip_frac_low": masked_mean(low.float(), mask),
+            "clip_frac_high": masked_mean(high.float(), mask)}
+
+
+# A log-ratio beyond ±20 (a factor e^20 between two policies) only arises from a token the other
+# policy all but excluded; clamping keeps exp() finite so one such token cannot put inf or NaN
+# into the loss (verl's core_algos.kl_penalty and compute_policy_loss clamp at the same bound).
+LOG_RATIO_BOUND = 20.0
+K3_BOUND = 10.0  # verl clamps its low-variance KL (k3) to [-10, 10] for the same reason
+
+
+def clamp_log_ratio(log_ratio: Tensor) -> Tensor:
+    return log_ratio.clamp(-LOG_RATIO_BOUND, LOG_RATIO_BOUND)
+
+
 def kl_k1(logprobs: Tensor, ref_logprobs: Tensor) -> Tensor:
     """k1 = log(π/π_ref): unbiased, high variance, can be negative (Schulman 2020, "Approximating
-    KL Divergence"). (N, T) -> (N, T)."""
-    return logprobs - ref_logprobs
+    KL Divergence"). (N, T) -> (N, T). Its expected gradient under π is zero, so it is only a
+    reward penalty, never a loss term (the config refuses that)."""
+    return clamp_log_ratio(logprobs - ref_logprobs)
 
 
 def kl_k2(logprobs: Tensor, ref_logprobs: Tensor) -> Tensor:
     """k2 = ½ (log π/π_ref)²: biased, low variance, its gradient is the true KL gradient's."""
-    return 0.5 * (logprobs - ref_logprobs) ** 2
+    return 0.5 * clamp_log_ratio(logprobs - ref_logprobs) ** 2
 
 
 def kl_k3(logprobs: Tensor, ref_logprobs: Tensor) -> Tensor:
     """k3 = (r - 1) - log r with r = π_ref/π: unbiased and always ≥ 0 (GRPO's KL term)."""
-    log_r = ref_logprobs - logprobs
-    return torch.exp(log_r) - 1.0 - log_r
+    log_r = clamp_log_ratio(ref_logprobs - logprobs)
+    return (torch.exp(log_r) - 1.0 - log_r).clamp(max=K3_BOUND)
 
 
 # --------------------------------------------------------------------------------------------
@@ -252,20 +311,22 @@ def aggregate_loss(
 
     ``normalizer`` replaces the local denominator (see ``loss_normalizer``).
     """
-    mask = mask.to(per_token.dtype)
     if normalizer is None:
         normalizer = loss_normalizer(mask, mode, max_length)
+    # where(), not per_token * mask: an inf at a masked position would turn into NaN (inf * 0)
+    kept = torch.where(mask.bool(), per_token, torch.zeros_like(per_token))
     if mode == "seq_mean":
-        numerator = ((per_token * mask).sum(-1) / mask.sum(-1).clamp(min=1)).sum()
+        numerator = (kept.sum(-1) / mask.sum(-1).clamp(min=1)).sum()
     else:
-        numerator = (per_token * mask).sum()
+        numerator = kept.sum()
     return numerator / normalizer.clamp(min=1)
 
 
 def masked_mean(values: Tensor, mask: Tensor) -> Tensor:
-    """Mean of ``values`` over the positions where ``mask`` is 1 (0 when the mask is empty)."""
-    mask = mask.to(values.dtype)
-    return (values * mask).sum() / mask.sum().clamp(min=1)
+    """Mean of ``values`` over the positions where ``mask`` is 1 (0 when the mask is empty);
+    masked positions never reach the sum, so an inf or NaN there cannot leak into the mean."""
+    keep = mask.bool()
+    return torch.where(keep, values, torch.zeros_like(values)).sum() / keep.sum().clamp(min=1).to(values.dtype)
 
 
 ADVANTAGE_ESTIMATORS = {"grpo": grpo_advantages, "dr_grpo": dr_grpo_advantages, "rloo": rloo_advantages}

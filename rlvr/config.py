@@ -109,6 +109,7 @@ class RLConfig:
     report_to: list[str] = _f(["tensorboard"], "accelerate trackers (tensorboard, wandb, ...); 'none' for none.")
     log_completions_steps: int = _f(10, "Write sampled completions to completions.jsonl every N steps.")
     save_steps: int = _f(0, "Checkpoint every N steps (0: only at the end).")
+    save_total_limit: int | None = _f(None, "Keep only the N newest checkpoints (None: all).")
     resume_from_checkpoint: str | None = _f(None, "A checkpoint folder, or 'latest' in output_dir.")
     disable_progress_bar: bool = _f(False, "Hide the progress bar.")
 
@@ -118,6 +119,9 @@ class RLConfig:
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.save_total_limit is not None and self.save_total_limit < 1:
+            raise ConfigError(f"save_total_limit must be >= 1 (or None to keep every checkpoint), "
+                              f"got {self.save_total_limit}")
         if self.temperature <= 0:
             raise ConfigError(f"temperature must be > 0 for sampling, got {self.temperature}")
         if self.micro_batch_size is not None and self.micro_batch_size < 1:

@@ -17,17 +17,31 @@ from collections.abc import Callable
 from contextlib import contextmanager, nullcontext
 
 import torch
-from accelerate import Accelerator, DistributedType, PartialState
+from accelerate import Accelerator, DistributedType
 from accelerate.utils import InitProcessGroupKwargs, is_npu_available, is_xpu_available, set_seed
 from tqdm.auto import tqdm
 from transformers import get_scheduler
 
 from rlvr import algorithms as A
-from rlvr.checkpoint import load_checkpoint, resolve_checkpoint, save_checkpoint, save_model
+from rlvr.checkpoint import (
+    load_checkpoint,
+    register_checkpoint_hooks,
+    resolve_checkpoint,
+    save_checkpoint,
+    save_model,
+)
 from rlvr.config import ConfigError, RLConfig
 from rlvr.data import PromptSampler, format_prompt, load_rows, validate_rows
 from rlvr.evaluation import count_correct, greedy_accuracy
-from rlvr.modeling import add_lora, completion_logprobs, load_causal_lm, load_tokenizer
+from rlvr.modeling import (
+    add_lora,
+    completion_logprobs,
+    disable_dropout,
+    enable_activation_checkpointing,
+    load_causal_lm,
+    load_tokenizer,
+    resolve_model_path,
+)
 from rlvr.rollout import GENERATORS, SamplingParams, sample_rollout
 from rlvr.scoring import Scorer, reward_name
 from rlvr.tracking import JsonlLog, plot_training
@@ -47,13 +61,11 @@ def import_reward(spec: str | Callable) -> Callable:
         raise ValueError(f"cannot import reward function {spec!r}: {exc}") from exc
 
 
-def resolve_model_path(config: RLConfig) -> str:
-    if config.model_name_or_path != "toy":
-        return config.model_name_or_path
-    from rlvr.toy import ensure_toy
-
-    with PartialState().main_process_first():  # one process builds the cache, the others reuse it
-        return ensure_toy(config.toy_sft_steps, config.seed, config.toy_size)
+# Trained weights stay float32 ("master weights") whatever ``dtype`` says: ``dtype`` is the compute
+# precision, bf16/fp16 by autocast. AdamW on bf16 weights loses every update below bf16's
+# resolution (~0.4% of a weight): with lr 1e-6 almost nothing moves. Under DeepSpeed the engine
+# keeps the fp32 copy itself (its bf16/fp16 section is filled from this setting).
+MIXED_PRECISION = {"float32": "no", "bfloat16": "bf16", "float16": "fp16"}
 
 
 def _make_accelerator(c: RLConfig) -> Accelerator:
@@ -66,12 +78,40 @@ def _make_accelerator(c: RLConfig) -> Accelerator:
                           "zero2.yaml or zero3.yaml")
     deepspeed = os.environ.get("ACCELERATE_USE_DEEPSPEED", "false").lower() == "true"
     handlers = [InitProcessGroupKwargs(backend="gloo")] if no_device and deepspeed else []
+    if no_device and c.dtype == "float16":
+        raise ConfigError("dtype float16 needs a GPU (fp16 autocast with loss scaling); use bfloat16 or float32")
     accelerator = Accelerator(cpu=no_device and not deepspeed, log_with=c.report_to or None,
-                              project_dir=c.output_dir, step_scheduler_with_optimizer=False, kwargs_handlers=handlers)
+                              mixed_precision=MIXED_PRECISION[c.dtype], project_dir=c.output_dir,
+                              step_scheduler_with_optimizer=False, kwargs_handlers=handlers)
     if accelerator.distributed_type == DistributedType.NO and int(os.environ.get("WORLD_SIZE", "1")) > 1:
         raise ConfigError(f"{os.environ['WORLD_SIZE']} processes were launched but accelerate set up none of them "
                           "as distributed: they would train unsynchronised copies")
     return accelerator
+
+
+def reduce_stat(key: str, values: torch.Tensor) -> torch.Tensor:
+    """Combine one metric's values over micro-batches or processes: a ``*_max`` by its max, a
+    ``*_min`` by its min, anything else by its mean."""
+    if key.endswith("_max"):
+        return values.max()
+    if key.endswith("_min"):
+        return values.min()
+    return values.mean()
+
+
+@contextmanager
+def _gathered_for_generation(engine):
+    """ZeRO-3: every parameter gathered on every rank for the whole rollout, with DeepSpeed's
+    per-module fetch hooks removed meanwhile (they would re-partition mid-generation)."""
+    import deepspeed
+    from trl.models.utils import add_hooks, remove_hooks
+
+    with deepspeed.zero.GatheredParameters(list(engine.parameters())):
+        remove_hooks(engine)
+        try:
+            yield
+        finally:
+            add_hooks(engine)
 
 
 class Timer:
@@ -98,25 +138,30 @@ class RLTrainer:
         self.accelerator.gradient_accumulation_steps = self.sizes.grad_accum_steps
         set_seed(c.seed, device_specific=True)  # each process samples different completions
 
-        path = None if model is not None and tokenizer is not None else resolve_model_path(c)
+        # Everything that can be wrong in the config, the rewards or the data fails here, before a
+        # model is downloaded or loaded.
+        self.reward_funcs = [import_reward(f) for f in (reward_funcs or c.reward_funcs)]
+        self._load_data(train_dataset, eval_dataset)
+        path = None if model is not None and tokenizer is not None else resolve_model_path(
+            c.model_name_or_path, c.toy_sft_steps, c.seed, c.toy_size)
         self.tokenizer = tokenizer or load_tokenizer(path)
-        model = model or load_causal_lm(path, c.dtype)
+        model = model or load_causal_lm(path, "float32")  # master weights (see MIXED_PRECISION)
+        disable_dropout(model)
         self.ref_model = None
         if c.gradient_checkpointing:
-            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            enable_activation_checkpointing(model)
             if c.use_peft:
                 model.enable_input_require_grads()  # frozen embeddings would cut the recomputed graph
         if c.use_peft:
             model = add_lora(model, c.lora_r, c.lora_alpha, c.lora_dropout, c.lora_target_modules)
         elif c.kl_coef > 0:  # a frozen copy of the initial policy, only when the KL term is used
+            # frozen, so no master weights: stored in the compute dtype, run under the same autocast
             self.ref_model = load_causal_lm(path or model.name_or_path, c.dtype).eval().requires_grad_(False)
 
-        self.reward_funcs = [import_reward(f) for f in (reward_funcs or c.reward_funcs)]
         self.scorer = Scorer(self.reward_funcs, c.reward_weights, c.reward_timeout_s, c.reward_on_error,
                              c.reward_num_workers)
         names = [reward_name(f) for f in self.reward_funcs]
         self.eval_reward = self.reward_funcs[names.index(c.eval_reward)] if c.eval_reward else self.reward_funcs[0]
-        self._load_data(train_dataset, eval_dataset)
 
         optimizer, scheduler = self.make_optimizer(model, c.learning_rate)
         plugin = self.accelerator.state.deepspeed_plugin
@@ -128,6 +173,10 @@ class RLTrainer:
                 * self.accelerator.num_processes,
                 "gradient_clipping": c.max_grad_norm or 0.0})
         self.model, self.optimizer, self.scheduler = self.accelerator.prepare(model, optimizer, scheduler)
+        # Train mode for every training forward: Hugging Face models checkpoint activations only when
+        # ``model.training`` (from_pretrained returns eval mode); generation switches to eval itself.
+        self.model.train()
+        register_checkpoint_hooks(self.accelerator, lambda: self.model)
         self.kl_in_loss = True  # PPO may put the KL penalty in the reward instead
         if self.ref_model is not None:
             self.ref_model = self._place_reference(self.ref_model)
@@ -199,6 +248,8 @@ class RLTrainer:
         timer = Timer()
         start = time.perf_counter()
         batch, metrics = self.sample_batch(timer)  # rollout + score (+ dynamic sampling refills)
+        sampled_tokens = batch.completion_mask.sum().float()
+        batch.completion_mask = self.loss_mask(batch)
         with timer("rollout"):
             self.add_logprobs(batch)  # old (when updates go off-policy) and reference log-probs
         batch.advantages = self.compute_advantages(batch)
@@ -206,7 +257,7 @@ class RLTrainer:
         with timer("update"):
             metrics |= self.update(batch)
         step_s = time.perf_counter() - start
-        tokens = self.accelerator.reduce(batch.completion_mask.sum().float(), "sum").item()
+        tokens = self.accelerator.reduce(sampled_tokens, "sum").item()
         metrics |= {f"time/{k}_s": v for k, v in timer.seconds.items()}
         metrics |= {"time/step_s": step_s, "tokens/s": tokens / step_s}
         return metrics
@@ -224,8 +275,9 @@ class RLTrainer:
             with timer("rollout"):
                 rollout = self.sample(rows)
             with timer("score"):
-                rollout.rewards, rollout.reward_per_func, score_metrics = self.scorer(
+                verifier_rewards, rollout.reward_per_func, score_metrics = self.scorer(
                     rollout.prompts, rollout.completions, rollout.rows)
+                rollout.rewards = verifier_rewards
                 if c.overlong_buffer:
                     lengths = torch.where(rollout.is_truncated, c.max_new_tokens, rollout.completion_mask.sum(-1))
                     penalty = A.overlong_penalty(lengths, c.max_new_tokens, c.overlong_buffer, c.overlong_penalty_factor)
@@ -235,7 +287,9 @@ class RLTrainer:
                 metrics = score_metrics | self._rollout_metrics(rollout)
             if not c.dynamic_sampling:
                 return rollout, metrics
-            spread = A.has_reward_spread(rollout.rewards.view(-1, c.group_size))
+            # on the verifiers' rewards: all-wrong completions of different lengths differ only by
+            # the overlong penalty, and such a group teaches length, not correctness
+            spread = A.has_reward_spread(verifier_rewards.view(-1, c.group_size))
             for g, informative in enumerate(spread.tolist()):
                 group = rollout.select(range(g * c.group_size, (g + 1) * c.group_size))
                 (kept if informative else dropped).append(group)
@@ -249,25 +303,40 @@ class RLTrainer:
 
     @contextmanager
     def generation_model(self):
-        """The policy as the generator sees it: unwrapped, and under ZeRO-3 with its sharded
-        weights gathered once for the whole rollout (every rank then generates on its own)."""
-        from trl.models import unwrap_model_for_generation
-
-        with unwrap_model_for_generation(self.model, self.accelerator) as unwrapped:
-            self.generator.model = unwrapped
-            yield unwrapped
+        """The policy as the generator sees it: unwrapped, in eval mode (no activation
+        checkpointing, whose recomputation generation does not need), and under ZeRO-3 with its
+        sharded weights gathered once for the whole rollout (every rank then generates on its own,
+        so no rank waits on another's forward). Gradient checkpointing is left as configured (TRL's
+        ``unwrap_model_for_generation`` re-enables it with default arguments after each rollout)."""
+        unwrapped = self.accelerator.unwrap_model(self.model)
+        was_training = unwrapped.training
+        gather = nullcontext()
+        if self.accelerator.distributed_type == DistributedType.DEEPSPEED and \
+                self.accelerator.state.deepspeed_plugin.zero_stage == 3:
+            gather = _gathered_for_generation(self.model)
+        unwrapped.eval()
+        try:
+            with gather:
+                self.generator.model = unwrapped
+                yield unwrapped
+        finally:
+            unwrapped.train(was_training)
 
     def sample(self, rows: list[dict]) -> Rollout:
         with self.generation_model():
-            rollout = sample_rollout(self.generator, self.tokenizer, [self._prompt_text(r) for r in rows], rows,
-                                     self.config.group_size, self.sampling, self.accelerator.device,
-                                     self.config.max_prompt_length)
+            return sample_rollout(self.generator, self.tokenizer, [self._prompt_text(r) for r in rows], rows,
+                                  self.config.group_size, self.sampling, self.accelerator.device,
+                                  self.config.max_prompt_length)
+
+    def loss_mask(self, batch: Rollout) -> torch.Tensor:
+        """The completion tokens the loss sees: all sampled ones, less truncated completions with
+        ``mask_truncated_completions`` (DAPO's overlong filtering)."""
         if self.config.mask_truncated_completions:
-            rollout.completion_mask = rollout.completion_mask * (~rollout.is_truncated).unsqueeze(-1)
-        return rollout
+            return batch.completion_mask * (~batch.is_truncated).unsqueeze(-1)
+        return batch.completion_mask
 
     def _rollout_metrics(self, rollout: Rollout) -> dict[str, float]:
-        lengths = rollout.completion_mask.sum(-1).float()
+        lengths = rollout.completion_mask.sum(-1).float()  # as sampled: the loss mask is applied later
         rewards = rollout.rewards
         return {"reward/mean": torch.nanmean(rewards).item(),
                 "reward/std": rewards[~torch.isnan(rewards)].std().item() if (~torch.isnan(rewards)).sum() > 1 else 0.0,
@@ -281,7 +350,8 @@ class RLTrainer:
         c, s = self.config, self.sizes
         wanted = {"old_logprobs": self.needs_old_logprobs(), "ref_logprobs": self.has_reference()}
         for name in (n for n, want in wanted.items() if want):
-            with self.reference() if name == "ref_logprobs" else nullcontext(self.model) as model:
+            with self.reference() if name == "ref_logprobs" else nullcontext(self.model) as model, \
+                    self.accelerator.autocast():
                 parts = [completion_logprobs(model, *self._inputs(batch.select(range(i, i + s.micro_batch_size))),
                                              c.temperature, s.prefix_share)
                          for i in range(0, len(batch), s.micro_batch_size)]
@@ -342,7 +412,7 @@ class RLTrainer:
                 for name, _, _, scheduler in trained:
                     stats["lr" if name == "policy" else f"{name}/lr"].append(torch.tensor(scheduler.get_last_lr()[0]))
                     scheduler.step()
-        return {k: torch.stack([torch.as_tensor(v).detach().float().cpu() for v in vs]).mean().item()
+        return {k: reduce_stat(k, torch.stack([torch.as_tensor(v).detach().float().cpu() for v in vs])).item()
                 for k, vs in stats.items()}
 
     def _backward(self, losses: dict[str, torch.Tensor], trained, scale: int) -> None:
@@ -376,14 +446,18 @@ class RLTrainer:
 
     def policy_loss(self, micro: Rollout, normalizer: torch.Tensor, logprobs: torch.Tensor | None = None
                     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        c = self.config
+        c, mask = self.config, micro.completion_mask
+        stats = {}
         if logprobs is None:
-            logprobs = completion_logprobs(self.model, *self._inputs(micro), c.temperature, self.sizes.prefix_share)
+            logprobs, entropy = completion_logprobs(self.model, *self._inputs(micro), c.temperature,
+                                                    self.sizes.prefix_share, return_entropy=True)
+            stats["policy/entropy"] = A.masked_mean(entropy, mask)
         old = micro.old_logprobs if micro.old_logprobs is not None else logprobs.detach()
         per_token, clipped = A.policy_loss(logprobs, old, micro.advantages, c.clip_low, c.clip_high, c.dual_clip)
-        mask = micro.completion_mask
-        stats = {"loss/policy": A.masked_mean(per_token.detach(), mask),
-                 "policy/clip_frac": A.masked_mean(clipped.float(), mask)}
+        stats |= {"loss/policy": A.masked_mean(per_token.detach(), mask),
+                  "policy/clip_frac": A.masked_mean(clipped.float(), mask)}
+        stats |= {f"policy/{k}": v for k, v in A.ratio_stats(logprobs, old, micro.advantages, mask,
+                                                              c.clip_low, c.clip_high).items()}
         if self.has_reference() and self.kl_in_loss:
             kl = self.kl_fn(logprobs, micro.ref_logprobs)
             per_token = per_token + c.kl_coef * kl
@@ -426,10 +500,10 @@ class RLTrainer:
 
     def _log(self, metrics: dict) -> None:
         keys = sorted(k for k, v in metrics.items() if isinstance(v, float) and k != "step")
-        if self.accelerator.num_processes > 1 and keys:  # the mean over processes of every metric
-            values = self.accelerator.reduce(torch.tensor([metrics[k] for k in keys], device=self.accelerator.device,
-                                                          dtype=torch.float64), "mean")
-            metrics |= dict(zip(keys, values.tolist()))
+        if self.accelerator.num_processes > 1 and keys:  # over processes: the mean (the max of a max, ...)
+            values = self.accelerator.gather(torch.tensor([[metrics[k] for k in keys]], device=self.accelerator.device,
+                                                          dtype=torch.float64))
+            metrics |= {k: reduce_stat(k, values[:, i]).item() for i, k in enumerate(keys)}
         if self.accelerator.is_main_process:
             self.metrics_log.write(metrics)
             self.accelerator.log({k: v for k, v in metrics.items() if isinstance(v, (int, float))},
@@ -471,7 +545,8 @@ class RLTrainer:
             bar.update(1)
             bar.set_postfix(reward=f"{metrics['reward/mean']:.3f}", step_s=f"{metrics['time/step_s']:.2f}")
             if c.save_steps and self.global_step % c.save_steps == 0 and self.global_step < c.max_steps:
-                save_checkpoint(acc, c.output_dir, self.global_step, self.model, self.tokenizer, self._trainer_state())
+                save_checkpoint(acc, c.output_dir, self.global_step, self.model, self.tokenizer, self._trainer_state(),
+                                c.save_total_limit)
         bar.close()
         return self._finish(time.perf_counter() - start)
 
@@ -489,7 +564,8 @@ class RLTrainer:
                 after = self._evaluate_at_step()
                 self._log({"step": self.global_step, "eval/accuracy": after})
             summary |= {"eval/accuracy_before": self.history["eval/accuracy_before"], "eval/accuracy_after": after}
-        save_checkpoint(acc, c.output_dir, self.global_step, self.model, self.tokenizer, self._trainer_state())
+        save_checkpoint(acc, c.output_dir, self.global_step, self.model, self.tokenizer, self._trainer_state(),
+                        c.save_total_limit)
         self.save_final_models()
         if acc.is_main_process:
             self.tokenizer.save_pretrained(c.output_dir)

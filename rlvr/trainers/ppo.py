@@ -39,10 +39,12 @@ class PPOTrainer(RLTrainer):
                                   "separate critic (critic_share_backbone: false) with DeepSpeed")
             critic = ValueHead(policy.config.hidden_size)
         elif critic is None:
-            critic = ValueModel.from_pretrained(c.critic_model_name_or_path or policy.name_or_path, c.dtype)
+            # float32 master weights like the policy's; dtype is the autocast compute precision
+            critic = ValueModel.from_pretrained(c.critic_model_name_or_path or policy.name_or_path, "float32")
         optimizer, scheduler = self.make_optimizer(critic, c.critic_learning_rate)
         self.critic, self.critic_optimizer, self.critic_scheduler = self.accelerator.prepare(
             critic, optimizer, scheduler)
+        self.critic.train()
 
     def trained(self):
         critic = [("critic", self.critic, self.critic_optimizer, self.critic_scheduler)]
@@ -87,8 +89,9 @@ class PPOTrainer(RLTrainer):
         rewards = A.token_rewards(batch.rewards.to(mask.device), mask, kl, self.kl_coef)
         advantages, returns = A.gae(rewards, batch.extras["old_values"], mask, c.gamma, c.lam)
         batch.extras["returns"] = returns
-        if c.whiten_advantages:
-            advantages = A.masked_whiten(advantages, mask)
+        if c.whiten_advantages:  # over the global batch, so N processes step as one would
+            advantages = A.masked_whiten(advantages, mask,
+                                         all_reduce_sum=lambda t: self.accelerator.reduce(t.to(mask.device), "sum"))
         return advantages
 
     def loss(self, micro: Rollout, normalizer: torch.Tensor) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:

@@ -192,3 +192,88 @@ def test_has_reward_spread_ignores_nan():
     assert A.has_reward_spread(rewards).tolist() == [True, False, False, False, True]
     for fn in A.ADVANTAGE_ESTIMATORS.values():  # exactly the groups whose advantages are not all zero
         assert ((fn(rewards) != 0).any(-1) == A.has_reward_spread(rewards)).all()
+
+
+# ---------------------------------------------------------------- numerical guards and diagnostics
+
+
+def test_masked_positions_cannot_put_inf_or_nan_into_a_mean_or_a_loss():
+    # an impossible token's log-prob is -inf; multiplying by a 0 mask would give NaN
+    values = torch.tensor([[1.0, 3.0, float("inf")], [2.0, float("nan"), -float("inf")]])
+    mask = torch.tensor([[1, 1, 0], [1, 0, 0]])
+    assert A.masked_mean(values, mask).item() == 2.0
+    for mode in A.LOSS_AGGREGATIONS:
+        assert torch.isfinite(A.aggregate_loss(values, mask, mode, max_length=3))
+    assert A.aggregate_loss(values, mask, "token_mean", 3).item() == 2.0
+
+
+def test_log_ratios_and_kl_are_clamped_to_finite_values():
+    new = torch.tensor([[0.0, -1000.0, -0.5]])
+    old = torch.tensor([[-1000.0, 0.0, -0.5]])  # a ratio of e^1000 either way, and an equal token
+    loss, _ = A.policy_loss(new, old, torch.tensor([1.0]))
+    assert torch.isfinite(loss).all()
+    for name, kl in A.KL_ESTIMATORS.items():
+        values = kl(new, old)
+        assert torch.isfinite(values).all(), name
+        assert values[0, 2] == 0, name  # no clamp where nothing needs one
+    assert A.kl_k3(new, old).max() <= A.K3_BOUND
+    assert A.kl_k1(new, old).tolist() == [[20.0, -20.0, 0.0]]
+
+
+def test_token_entropy_hand_computed():
+    uniform = torch.zeros(1, 1, 8)  # log 8
+    certain = torch.tensor([[[0.0, -1e4, -1e4]]])  # 0
+    two = torch.log(torch.tensor([[[0.25, 0.75]]]))  # -(.25 ln .25 + .75 ln .75) = 0.562335
+    assert torch.allclose(A.token_entropy(uniform), torch.tensor([[math.log(8)]]))
+    assert A.token_entropy(certain).abs().item() < 1e-5
+    assert abs(A.token_entropy(two).item() - 0.562335) < 1e-5
+
+
+def test_ratio_stats_hand_computed():
+    # ratios 1.5 (A>0: clipped from above), 0.5 (A<0: clipped from below), 1.1 (inside), masked 9.0
+    old = torch.zeros(1, 4)
+    new = torch.log(torch.tensor([[1.5, 0.5, 1.1, 9.0]]))
+    adv = torch.tensor([[1.0, -1.0, 1.0, 1.0]])
+    mask = torch.tensor([[1, 1, 1, 0]])
+    stats = A.ratio_stats(new, old, adv, mask, clip_low=0.2, clip_high=0.28)
+    assert stats["ratio_max"].item() == pytest.approx(1.5) and stats["ratio_min"].item() == pytest.approx(0.5)
+    assert stats["clip_frac_high"].item() == pytest.approx(1 / 3)
+    assert stats["clip_frac_low"].item() == pytest.approx(1 / 3)
+    # k3 of KL(old||new) per token: r - 1 - log r with r = old/new
+    expected = sum(1 / r - 1 - math.log(1 / r) for r in (1.5, 0.5, 1.1)) / 3
+    assert stats["approx_kl"].item() == pytest.approx(expected, rel=1e-5)
+    # the clip regions are exactly where policy_loss's clipped branch is active
+    _, clipped = A.policy_loss(new, old, adv, 0.2, 0.28)
+    assert A.masked_mean(clipped.float(), mask).item() == pytest.approx(2 / 3)
+
+
+def test_whitening_over_processes_equals_whitening_the_whole_batch():
+    """Two 'processes' whitening their halves with summed statistics give what one process
+    gives on the whole batch; whitening each half alone does not. The sums are exchanged by
+    running both halves in lockstep threads through a real barrier."""
+    import threading
+
+    torch.manual_seed(0)
+    values = torch.randn(6, 5) * torch.tensor([[1.0], [1.0], [1.0], [5.0], [5.0], [5.0]]) + 2
+    mask = (torch.rand(6, 5) > 0.3).long()
+    whole = A.masked_whiten(values, mask)
+    halves = [(values[:3], mask[:3]), (values[3:], mask[3:])]
+    slots, barrier, results = [None, None], threading.Barrier(2), [None, None]
+
+    def run(rank):
+        def all_reduce_sum(t):
+            slots[rank] = t
+            barrier.wait()
+            total = slots[0] + slots[1]
+            barrier.wait()
+            return total
+        results[rank] = A.masked_whiten(*halves[rank], all_reduce_sum=all_reduce_sum)
+
+    threads = [threading.Thread(target=run, args=(r,)) for r in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert torch.allclose(torch.cat(results), whole, atol=1e-6)
+    local = torch.cat([A.masked_whiten(v, m) for v, m in halves])
+    assert not torch.allclose(local, whole, atol=1e-3)
