@@ -1,6 +1,7 @@
-"""One GRPO update on a fixed batch; run under `accelerate launch` with 1 or 2 processes.
+"""One GRPO update on a fixed batch, or PPO's whitened advantages of one; run under
+`accelerate launch` with 1 or 2 processes.
 
-    accelerate launch [--multi_gpu] --num_processes N tests/rlvr/trainers/dist_update.py OUT.pt
+    accelerate launch [--multi_gpu] --num_processes N tests/rlvr/trainers/dist_update.py OUT.pt [ppo]
 
 Every process samples the same full batch (same seed), keeps its own prompts' groups, and takes
 one optimizer step (with gradient accumulation); the main process saves the new parameters.
@@ -10,8 +11,8 @@ import sys
 
 import torch
 
-from rlvr.config import GRPOConfig
-from rlvr.trainers import GRPOTrainer
+from rlvr.config import GRPOConfig, PPOConfig
+from rlvr.trainers import GRPOTrainer, PPOTrainer
 from tests.conftest import TEST_SFT_STEPS
 
 
@@ -34,5 +35,26 @@ def main(out_path: str) -> None:
     acc.wait_for_everyone()
 
 
+def ppo_advantages(out_path: str) -> None:
+    """Every process samples the same batch, keeps its share, and whitens its GAE advantages; the
+    gathered result must not depend on the number of processes."""
+    config = PPOConfig(model_name_or_path="toy", toy_sft_steps=TEST_SFT_STEPS, max_new_tokens=8,
+                       prompts_per_step=8, num_eval_samples=0, report_to=["none"], output_dir="/tmp/unused")
+    trainer = PPOTrainer(config)
+    acc = trainer.accelerator
+    rows = [trainer._row(i) for i in range(config.prompts_per_step)]
+    torch.manual_seed(1234)
+    batch = trainer.sample(rows)
+    batch.rewards, batch.reward_per_func, _ = trainer.scorer(batch.prompts, batch.completions, batch.rows)
+    batch.rewards = batch.rewards + torch.linspace(0, 1, len(batch))  # distinct returns per row
+    per_process = len(batch) // acc.num_processes
+    mine = batch.select(range(acc.process_index * per_process, (acc.process_index + 1) * per_process))
+    trainer.add_logprobs(mine)
+    advantages = acc.gather(trainer.compute_advantages(mine).contiguous())
+    if acc.is_main_process:
+        torch.save(advantages, out_path)
+    acc.wait_for_everyone()
+
+
 if __name__ == "__main__":
-    main(sys.argv[1])
+    (ppo_advantages if sys.argv[2:] == ["ppo"] else main)(sys.argv[1])
