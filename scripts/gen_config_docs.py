@@ -9,7 +9,7 @@ HEADER = """# Configuration
 
 Every recipe is a YAML file of these fields (only what differs from the defaults); any field can be
 overridden on the command line as `--field value` (lists: `--field a b`). `algorithm` (grpo or ppo)
-picks the trainer. The resolved config is printed at start and saved as `config.json` in
+picks the trainer. The resolved config is printed at start and saved as `run_config.json` in
 `output_dir`. Generated from `rlvr/config.py` by `python scripts/gen_config_docs.py`.
 """
 

@@ -61,6 +61,9 @@ def import_reward(spec: str | Callable) -> Callable:
         raise ValueError(f"cannot import reward function {spec!r}: {exc}") from exc
 
 
+RUN_CONFIG = "run_config.json"  # not config.json: the saved model's own config.json goes to the same folder
+
+
 # Trained weights stay float32 ("master weights") whatever ``dtype`` says: ``dtype`` is the compute
 # precision, bf16/fp16 by autocast. AdamW on bf16 weights loses every update below bf16's
 # resolution (~0.4% of a weight): with lr 1e-6 almost nothing moves. Under DeepSpeed the engine
@@ -155,8 +158,9 @@ class RLTrainer:
         if c.use_peft:
             model = add_lora(model, c.lora_r, c.lora_alpha, c.lora_dropout, c.lora_target_modules)
         elif c.kl_coef > 0:  # a frozen copy of the initial policy, only when the KL term is used
-            # frozen, so no master weights: stored in the compute dtype, run under the same autocast
-            self.ref_model = load_causal_lm(path or model.name_or_path, c.dtype).eval().requires_grad_(False)
+            # the policy's exact starting point: float32 weights under the same autocast, so the KL is 0
+            # before the first update (bf16-stored weights would already differ by ~1e-3 per token)
+            self.ref_model = load_causal_lm(path or model.name_or_path, "float32").eval().requires_grad_(False)
 
         self.scorer = Scorer(self.reward_funcs, c.reward_weights, c.reward_timeout_s, c.reward_on_error,
                              c.reward_num_workers)
@@ -521,7 +525,7 @@ class RLTrainer:
         os.makedirs(c.output_dir, exist_ok=True)
         resume_step = self._resume()
         if acc.is_main_process:
-            with open(os.path.join(c.output_dir, "config.json"), "w") as f:
+            with open(os.path.join(c.output_dir, RUN_CONFIG), "w") as f:
                 f.write(c.to_json())
             print(f"[rlvr] config:\n{c.to_json()}\n[rlvr] batch sizes per process: {self.sizes}", flush=True)
         self.metrics_log = JsonlLog(os.path.join(c.output_dir, "metrics.jsonl"), resume_step)

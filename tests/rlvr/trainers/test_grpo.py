@@ -40,7 +40,7 @@ def test_a_few_steps_change_parameters_and_write_every_output(tmp_path, toy_dir)
     assert set(summary) >= {"eval/accuracy_before", "eval/accuracy_after"}
     assert json.load(open(os.path.join(out, "summary.json")))["steps"] == 3
     assert len(read_jsonl(os.path.join(out, "completions.jsonl"))) == 3 * 4  # one per group per step
-    for name in ["training.png", "config.json", "model.safetensors", "checkpoint-2/trainer_state.json",
+    for name in ["training.png", "run_config.json", "config.json", "model.safetensors", "checkpoint-2/trainer_state.json",
                  "checkpoint-3/model.safetensors"]:
         assert os.path.exists(os.path.join(out, name)), name
     assert any(f.startswith("events.out.tfevents") for _, _, fs in os.walk(out) for f in fs)
@@ -81,8 +81,10 @@ def test_options_train_and_report(tmp_path, toy_dir, overrides):
         assert all(-1.0 <= r["reward/overlong_penalty"] <= 0.0 for r in steps)
 
 
-def test_resume_reproduces_an_uninterrupted_run(tmp_path, toy_dir, monkeypatch):
-    full = small_config(tmp_path / "full", max_steps=4, save_steps=2, num_eval_samples=0)
+@pytest.mark.parametrize("use_peft", [False, True], ids=["full", "lora"])
+def test_resume_reproduces_an_uninterrupted_run(tmp_path, toy_dir, monkeypatch, use_peft):
+    # the policy's weights come back from the checkpoint's save_pretrained files (adapters for LoRA)
+    full = small_config(tmp_path / "full", max_steps=4, save_steps=2, num_eval_samples=0, use_peft=use_peft)
     GRPOTrainer(full).train()
     expected = read_jsonl(os.path.join(full.output_dir, "metrics.jsonl"))
 
@@ -91,12 +93,12 @@ def test_resume_reproduces_an_uninterrupted_run(tmp_path, toy_dir, monkeypatch):
     monkeypatch.setenv("RLVR_CRASH_AFTER", "2")
     crash = "tests.rlvr.reward_fixtures:crash_after_reward"
     crashed = small_config(tmp_path / "crash", max_steps=4, save_steps=2, num_eval_samples=0,
-                           reward_funcs=[crash])
+                           reward_funcs=[crash], use_peft=use_peft)
     with pytest.raises(RewardError, match="crash_after_reward"):
         GRPOTrainer(crashed).train()
     monkeypatch.setenv("RLVR_CRASH_AFTER", "1000")
     resumed = small_config(tmp_path / "crash", max_steps=4, save_steps=2, num_eval_samples=0,
-                           reward_funcs=[crash], resume_from_checkpoint="latest")
+                           reward_funcs=[crash], resume_from_checkpoint="latest", use_peft=use_peft)
     GRPOTrainer(resumed).train()
     got = read_jsonl(os.path.join(resumed.output_dir, "metrics.jsonl"))
 
