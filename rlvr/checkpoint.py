@@ -37,11 +37,15 @@ def latest_checkpoint(output_dir: str) -> str | None:
 
 
 def resolve_checkpoint(resume_from: str, output_dir: str) -> str:
+    from rlvr.config import ConfigError  # a config mistake: one line from rlvr.train, no traceback
+
     path = latest_checkpoint(output_dir) if resume_from == "latest" else resume_from
     if path is None:
-        raise FileNotFoundError(f"resume_from_checkpoint=latest but {output_dir!r} holds no complete checkpoint")
+        raise ConfigError(f"resume_from_checkpoint=latest but {output_dir!r} holds no complete checkpoint "
+                          "(is output_dir the run's? checkpoints are written every save_steps)")
     if not os.path.exists(os.path.join(path, TRAINER_STATE)):
-        raise FileNotFoundError(f"{path!r} is not a complete checkpoint (no {TRAINER_STATE})")
+        raise ConfigError(f"{path!r} is not a complete checkpoint (no {TRAINER_STATE}): it may have been "
+                          "interrupted while saving; use the one before it")
     return path
 
 

@@ -4,7 +4,12 @@ recipe with ``--key value`` overrides by TRL's ``TrlParser`` (a ``HfArgumentPars
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import functools
 import json
+import math
+import types
+import typing
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -25,8 +30,9 @@ def _f(default, help: str, **kw):
 class RLConfig:
     algorithm: str = _f("grpo", "grpo or ppo: which trainer rlvr.train runs.")
     # --- model ---
-    model_name_or_path: str = _f("toy", "Hub name or local folder of the policy; 'toy' builds (or reuses) "
-                                        "the offline tiny model of rlvr.toy.")
+    model_name_or_path: str = _f("toy", "Hub name or local folder of the policy. 'toy' (rlvr.toy) and 'smollm2' "
+                                        "(rlvr.smollm2) need no network: built once into $RLVR_CACHE "
+                                        "(default ~/.cache/rlvr).")
     toy_sft_steps: int = _f(500, "Supervised warm-start steps for model_name_or_path=toy.")
     toy_size: Literal["tiny", "20m"] = _f("tiny", "Toy model size for model_name_or_path=toy.")
     dtype: Literal["float32", "bfloat16", "float16"] = _f("float32", "Weights dtype when loading.")
@@ -44,11 +50,13 @@ class RLConfig:
                              "or 'toy' (the a+b task).")
     dataset_config: str | None = _f(None, "Hub dataset configuration name (e.g. 'main' for gsm8k).")
     train_split: str = _f("train", "Split trained on.")
-    eval_dataset: str | None = _f(None, "Dataset for held-out accuracy; defaults to `dataset`.")
+    eval_dataset: str | None = _f(None, "Dataset for held-out accuracy; defaults to `dataset` (whose eval_split, "
+                                        "for a local file, is the training file itself: a warning says so).")
     eval_split: str = _f("test", "Split of eval_dataset used for held-out accuracy.")
     prompt_column: str = _f("prompt", "Column holding the prompt: a string or a chat message list.")
-    reward_columns: list[str] | None = _f(None, "Columns passed to reward functions as keyword arguments "
-                                                "(default: every column but the prompt).")
+    reward_columns: list[str] | None = _f(None, "Columns passed to reward functions as keyword arguments, "
+                                                "besides the prompt column, which is always passed (default: "
+                                                "every column).")
     system_prompt: str | None = _f(None, "System message prepended to every prompt.")
     use_chat_template: bool = _f(True, "Wrap string prompts as a user turn in the tokenizer's chat template.")
     max_prompt_length: int | None = _f(None, "Keep at most this many prompt tokens (the last ones).")
@@ -74,7 +82,8 @@ class RLConfig:
     generation_batch_size: int | None = _f(None, "Most sequences generated at once (default: all).")
     generation_backend: Literal["rlvr", "hf"] = _f(
         "rlvr", "rlvr: lean KV-cache sampling loop (same tokens as generate, less overhead); hf: "
-                "transformers generate (any model, synced_gpus for ZeRO-3).")
+                "transformers generate (any model). Under ZeRO-3 both run on weights gathered for the whole "
+                "rollout, so ranks finish independently.")
     dynamic_sampling: bool = _f(False, "Drop groups whose rewards are all equal and sample new prompts "
                                        "to refill (DAPO).")
     max_resample_rounds: int = _f(4, "Extra sampling rounds allowed per step by dynamic_sampling.")
@@ -114,18 +123,13 @@ class RLConfig:
     disable_progress_bar: bool = _f(False, "Hide the progress bar.")
 
     def __post_init__(self):
-        positive = ["prompts_per_step", "group_size", "max_new_tokens", "num_mini_batches", "ppo_epochs",
-                    "max_steps"]
-        for name in positive:
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.save_total_limit is not None and self.save_total_limit < 1:
-            raise ConfigError(f"save_total_limit must be >= 1 (or None to keep every checkpoint), "
-                              f"got {self.save_total_limit}")
-        if self.temperature <= 0:
-            raise ConfigError(f"temperature must be > 0 for sampling, got {self.temperature}")
-        if self.micro_batch_size is not None and self.micro_batch_size < 1:
-            raise ConfigError(f"micro_batch_size must be >= 1, got {self.micro_batch_size}")
+        _coerce_lists(self)
+        _check_choices(self)
+        _check_ranges(self)
+        for spec in self.reward_funcs:
+            if isinstance(spec, str) and ":" not in spec:
+                raise ConfigError(f"reward function {spec!r} must be written 'module:function' "
+                                  "(e.g. rewards.math:accuracy_reward)")
         if self.micro_batch_tokens is not None:
             if self.micro_batch_size is not None:
                 raise ConfigError("set micro_batch_size or micro_batch_tokens, not both")
@@ -136,17 +140,31 @@ class RLConfig:
                                   f"max_prompt_length + max_new_tokens = {self.max_prompt_length + self.max_new_tokens}")
         if not 0 <= self.overlong_buffer < self.max_new_tokens:
             raise ConfigError(f"overlong_buffer must be in [0, max_new_tokens), got {self.overlong_buffer}")
-        if self.reward_weights is not None and len(self.reward_weights) != len(self.reward_funcs):
-            raise ConfigError(f"reward_weights has {len(self.reward_weights)} entries for "
-                              f"{len(self.reward_funcs)} reward_funcs")
+        if self.reward_weights is not None:
+            if len(self.reward_weights) != len(self.reward_funcs):
+                raise ConfigError(f"reward_weights has {len(self.reward_weights)} entries for "
+                                  f"{len(self.reward_funcs)} reward_funcs")
+            if not all(_is_number(w) and math.isfinite(w) for w in self.reward_weights):
+                raise ConfigError(f"reward_weights must be finite numbers, got {self.reward_weights}")
         if self.dual_clip is not None and self.dual_clip <= 1:
             raise ConfigError(f"dual_clip must be > 1, got {self.dual_clip}")
         for name, value, options in [("kl_estimator", self.kl_estimator, KL_ESTIMATORS),
                                      ("loss_aggregation", self.loss_aggregation, LOSS_AGGREGATIONS)]:
             if value not in options:
                 raise ConfigError(f"{name} must be one of {sorted(options)}, got {value!r}")
+        if self.kl_coef > 0 and self.kl_estimator == "k1" and self.kl_in_loss:
+            # d/dθ E_π[log π - log π_ref] = E_π[∇log π] = 0: as a loss term k1 adds only noise.
+            fix = ", or kl_in_reward: true to make it a reward penalty" if hasattr(self, "kl_in_reward") else ""
+            raise ConfigError("kl_coef > 0 with kl_estimator k1 in the loss has zero expected gradient "
+                              "(d/dθ E_π[log π - log π_ref] = 0), so it does not hold the policy near the "
+                              f"reference: use kl_estimator k3 (or k2){fix}")
         if self.report_to == ["none"]:
             self.report_to = []
+
+    @property
+    def kl_in_loss(self) -> bool:
+        """Whether ``kl_coef`` × KL is a term of the loss (always, except PPO with ``kl_in_reward``)."""
+        return True
 
     def sizes(self, num_processes: int) -> BatchSizes:
         """Per-process batch sizes, derived once and checked with a clear error."""
@@ -227,37 +245,200 @@ class PPOConfig(RLConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        if not 0 <= self.lam <= 1 or not 0 < self.gamma <= 1:
-            raise ConfigError(f"need 0 <= lam <= 1 and 0 < gamma <= 1, got lam={self.lam}, gamma={self.gamma}")
-        if self.kl_target is not None and (self.kl_target <= 0 or self.kl_coef <= 0):
-            raise ConfigError("kl_target (adaptive KL) needs kl_target > 0 and an initial kl_coef > 0")
+        if self.kl_target is not None:
+            if not self.kl_in_reward:
+                raise ConfigError("kl_target adapts only the KL penalty in the reward (kl_in_reward: true); with "
+                                  "kl_in_reward: false the loss keeps the fixed kl_coef: unset kl_target or set "
+                                  "kl_in_reward: true")
+            if self.kl_coef <= 0:
+                raise ConfigError("kl_target (adaptive KL) needs an initial kl_coef > 0 to adapt")
+
+    @property
+    def kl_in_loss(self) -> bool:
+        return not self.kl_in_reward
 
 
 CONFIGS = {"grpo": GRPOConfig, "ppo": PPOConfig}
 
 
+# The range each number must lie in (None, where a field allows it, always passes). Every rule is
+# checked when a config is built, so a bad value fails before anything is loaded.
+RANGES = {
+    **dict.fromkeys(["prompts_per_step", "group_size", "max_new_tokens", "num_mini_batches", "ppo_epochs",
+                     "max_steps", "lora_r", "max_prompt_length", "generation_batch_size", "micro_batch_size",
+                     "micro_batch_tokens", "save_total_limit", "kl_horizon"], ">= 1"),
+    **dict.fromkeys(["toy_sft_steps", "num_eval_samples", "eval_steps", "reward_num_workers", "top_k",
+                     "max_resample_rounds", "overlong_penalty_factor", "warmup_steps", "weight_decay",
+                     "clip_high", "kl_coef", "log_completions_steps", "save_steps", "critic_warmup_steps"], ">= 0"),
+    **dict.fromkeys(["learning_rate", "critic_learning_rate", "temperature", "reward_timeout_s", "lora_alpha",
+                     "max_grad_norm", "value_loss_coef", "value_clip", "kl_target"], "> 0"),
+    "top_p": "in (0, 1]",
+    "gamma": "in (0, 1]",
+    "lam": "in [0, 1]",
+    "clip_low": "in [0, 1]",  # the ratio's lower bound 1 - clip_low must not be negative
+    "lora_dropout": "in [0, 1)",
+    "seed": "in [0, 2**32)",  # numpy's seed range
+}
+RULES = {
+    ">= 1": lambda v: v >= 1,
+    ">= 0": lambda v: v >= 0,
+    "> 0": lambda v: v > 0,
+    "in (0, 1]": lambda v: 0 < v <= 1,
+    "in [0, 1]": lambda v: 0 <= v <= 1,
+    "in [0, 1)": lambda v: 0 <= v < 1,
+    "in [0, 2**32)": lambda v: 0 <= v < 2**32,
+}
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+@functools.cache
+def _field_types(cls) -> dict[str, object]:
+    """Each field's annotation with ``| None`` removed (``from __future__`` keeps them as strings)."""
+    out = {}
+    for name, hint in typing.get_type_hints(cls).items():
+        if typing.get_origin(hint) in (typing.Union, types.UnionType):
+            hint = next(a for a in typing.get_args(hint) if a is not type(None))
+        out[name] = hint
+    return out
+
+
+def _coerce_lists(config) -> None:
+    """``reward_funcs: rewards.math:accuracy_reward`` in YAML means a list of one."""
+    for name, hint in _field_types(type(config)).items():
+        value = getattr(config, name)
+        if typing.get_origin(hint) is list and value is not None and not isinstance(value, list):
+            setattr(config, name, list(value) if isinstance(value, tuple) else [value])
+
+
+def _check_choices(config) -> None:
+    for name, hint in _field_types(type(config)).items():
+        if typing.get_origin(hint) is Literal and getattr(config, name) not in typing.get_args(hint):
+            raise ConfigError(f"{name} must be one of {list(typing.get_args(hint))}, got {getattr(config, name)!r}")
+
+
+def _check_ranges(config) -> None:
+    hints = _field_types(type(config))
+    for name, rule in RANGES.items():
+        value = getattr(config, name, None)
+        if value is None:
+            continue
+        if not _is_number(value) or (hints[name] is int and not isinstance(value, int)):
+            kind = "an integer" if hints[name] is int else "a number"
+            raise ConfigError(f"{name} must be {kind}, got {value!r}")
+        if not (math.isfinite(value) and RULES[rule](value)):
+            raise ConfigError(f"{name} must be {rule}, got {value!r}")
+
+
 def parse_config(config_cls=None, args: list[str] | None = None):
     """``--config recipe.yaml`` plus ``--key value`` overrides -> a config instance. Without a
-    class, the recipe's (or command line's) ``algorithm`` picks it."""
+    class, the recipe's (or command line's) ``algorithm`` picks it.
+
+    Every mistake is a one-line ``ConfigError``: an unknown key (with the nearest known one), a value
+    argparse cannot read, a number out of range. ``--key -1e-4`` is read as a number (argparse alone
+    takes ``-1e-4`` for an option)."""
     import argparse
     import sys
 
-    import yaml
-    from trl import TrlParser
-
-    args = list(sys.argv[1:] if args is None else args)
+    args = _join_negative_numbers(list(sys.argv[1:] if args is None else args))
+    path, recipe, overrides = _read_recipe(args)
     if config_cls is None:
-        known = argparse.ArgumentParser(add_help=False)
-        known.add_argument("--config")
-        known.add_argument("--algorithm")
-        peek, _ = known.parse_known_args(args)
-        algorithm = peek.algorithm
-        if algorithm is None and peek.config:
-            with open(peek.config) as f:
-                algorithm = (yaml.safe_load(f) or {}).get("algorithm")
-        algorithm = algorithm or "grpo"
+        peek = argparse.ArgumentParser(add_help=False, exit_on_error=False)
+        peek.add_argument("--algorithm")
+        try:
+            algorithm = peek.parse_known_args(overrides)[0].algorithm or recipe.get("algorithm") or "grpo"
+        except argparse.ArgumentError as exc:
+            raise ConfigError(str(exc)) from exc
         if algorithm not in CONFIGS:
             raise ConfigError(f"algorithm must be one of {sorted(CONFIGS)}, got {algorithm!r}")
         config_cls = CONFIGS[algorithm]
-    (config,) = TrlParser(dataclass_types=[config_cls]).parse_args_and_config(args)
+    for key in recipe:
+        if key != "env":
+            _check_known(config_cls, key, f"in {path}", "")
+    parser = _parser(config_cls)
+    # parse_known_args builds no config, so a misspelt key is reported before any value check
+    _, rest = argparse.ArgumentParser.parse_known_args(parser, overrides)
+    for token in rest:
+        if not token.startswith("--"):
+            hint = f"; did you mean --config {token}?" if token.endswith((".yaml", ".yml")) else ""
+            raise ConfigError(f"unexpected argument {token!r} on the command line (options are --key value){hint}")
+        _check_known(config_cls, token[2:].split("=")[0].replace("-", "_"), "on the command line", "--")
+    (config,) = parser.parse_args_and_config(args)
     return config
+
+
+def _join_negative_numbers(args: list[str]) -> list[str]:
+    """``--learning_rate -1e-4`` -> ``--learning_rate=-1e-4``: argparse reads a token that starts with
+    '-' as an option unless it looks like a plain negative number (so ``-1e-4`` fails, ``-0.5`` does not)."""
+    out: list[str] = []
+    for token in args:
+        previous = out[-1] if out else ""
+        if previous.startswith("--") and "=" not in previous and token.startswith("-") and _parses_as_float(token):
+            out[-1] = f"{previous}={token}"
+        else:
+            out.append(token)
+    return out
+
+
+def _parses_as_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _read_recipe(args: list[str]) -> tuple[str | None, dict, list[str]]:
+    """The ``--config`` file's path, its mapping and the other arguments (``--config=path`` is split
+    into two tokens in place, as TrlParser expects)."""
+    import yaml
+
+    for i, token in enumerate(args):
+        if token.startswith("--config="):
+            args[i : i + 1] = ["--config", token.split("=", 1)[1]]
+    if "--config" not in args:
+        return None, {}, args
+    i = args.index("--config")
+    if i + 1 == len(args):
+        raise ConfigError("--config needs a recipe file: --config recipes/toy/grpo_arithmetic.yaml")
+    path = args[i + 1]
+    try:
+        with open(path) as f:
+            recipe = yaml.safe_load(f)
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path!r}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where else ""
+        raise ConfigError(f"config file {path} is not valid YAML{line}: {getattr(exc, 'problem', exc)}") from exc
+    if not isinstance(recipe, dict):
+        raise ConfigError(f"config file {path} must hold 'key: value' lines, got {type(recipe).__name__}")
+    return path, recipe, args[:i] + args[i + 2 :]
+
+
+def _check_known(config_cls, key: str, where: str, prefix: str) -> None:
+    names = [f.name for f in dataclasses.fields(config_cls)]
+    if key in names:
+        return
+    owner = next((a for a, cls in CONFIGS.items() if key in {f.name for f in dataclasses.fields(cls)}), None)
+    if owner:
+        current = next(a for a, cls in CONFIGS.items() if cls is config_cls)
+        raise ConfigError(f"option '{prefix}{key}' {where} is a {owner} option, but the algorithm is {current} "
+                          f"(set algorithm: {owner}, or remove it)")
+    close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+    hint = f"did you mean '{prefix}{close[0]}'?" if close else "python -m rlvr.train --help lists every option"
+    raise ConfigError(f"unknown option '{prefix}{key}' {where}; {hint}")
+
+
+def _parser(config_cls):
+    """TrlParser (YAML defaults + ``--key value``) whose errors are one-line ConfigErrors instead of
+    argparse's usage screen, and which takes no abbreviations (``--max_step`` is a typo, not max_steps)."""
+    from trl import TrlParser
+
+    class Parser(TrlParser):
+        def error(self, message):
+            raise ConfigError(message)
+
+    return Parser(dataclass_types=[config_cls], allow_abbrev=False)

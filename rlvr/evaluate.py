@@ -28,7 +28,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-SHARED_DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared", "data")
+DATA_DIR = "data"  # where named benchmarks are looked for as local files first (--data_dir, RLVR_DATA_DIR)
 MATH_INSTRUCTION = "\nPlease reason step by step, and put your final answer within \\boxed{}."
 CODE_INSTRUCTION = "\n\nWrite a complete Python 3 solution in a single ```python code block."
 
@@ -63,8 +63,8 @@ def ks(n: int) -> list[int]:
 
 
 def load_task(name: str, data_dir: str | None, seed: int = 0) -> tuple[Task, list[dict]]:
-    """The task and its rows: the toy split, a local file (``data_dir`` or ../shared/data), or the Hub
-    (all through ``rlvr.data.load_rows``, the trainer's loader)."""
+    """The task and its rows: the toy split, a local file (in ``data_dir``, default ``$RLVR_DATA_DIR``
+    or ``./data``), or the Hub (all through ``rlvr.data.load_rows``, the trainer's loader)."""
     from rlvr.data import LOCAL_FORMATS, load_rows
 
     if name == "toy":
@@ -86,7 +86,7 @@ def load_task(name: str, data_dir: str | None, seed: int = 0) -> tuple[Task, lis
     if name not in TASKS:
         raise ValueError(f"unknown data set {name!r}: use one of {sorted(TASKS)} or a .jsonl path")
     task = TASKS[name]
-    path = os.path.join(data_dir or os.environ.get("RLVR_DATA_DIR") or SHARED_DATA, task.file)
+    path = os.path.join(data_dir or os.environ.get("RLVR_DATA_DIR") or DATA_DIR, task.file)
     if os.path.exists(path):
         return task, load_rows(path, "train").to_list()
     if task.hub is None:
@@ -254,12 +254,13 @@ def write_report(output_dir: str, means: dict, cis: dict, n: int, config: dict) 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", required=True, help="a model path or Hub name; 'toy' builds the offline toy model")
+    parser.add_argument("--model", required=True, help="a model folder or Hub name; 'toy' and 'smollm2' need no network")
     parser.add_argument("--data", required=True, help=f"one of {sorted(TASKS)} or a .jsonl path")
     parser.add_argument("--output_dir", required=True)
     parser.add_argument("--n", type=int, default=16, help="samples per problem")
     parser.add_argument("--max_problems", type=int, default=None)
-    parser.add_argument("--data_dir", default=None, help="folder of the local data files (default: ../shared/data)")
+    parser.add_argument("--data_dir", default=None,
+                        help="folder of local benchmark files, read before the Hub (default: $RLVR_DATA_DIR or ./data)")
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--top_p", type=float, default=1.0)
     parser.add_argument("--top_k", type=int, default=0)
@@ -284,8 +285,9 @@ def main(argv=None) -> dict | None:
     from accelerate.utils import gather_object
     from tqdm import tqdm
 
+    from rlvr.hub import check_model_source
     from rlvr.inference import RewardModelScorer, sample
-    from rlvr.modeling import load_causal_lm, load_tokenizer
+    from rlvr.modeling import load_causal_lm, load_tokenizer, resolve_model_path
 
     # On CPU each launched process must be told so, or it believes it is alone (no process group).
     state = PartialState(cpu=not torch.cuda.is_available())
@@ -293,11 +295,8 @@ def main(argv=None) -> dict | None:
     task, rows = load_task(args.data, args.data_dir, args.seed)
     rows = rows[: args.max_problems] if args.max_problems else rows
     check_rows(task, rows, args.data)
-    model_path = args.model
-    if model_path == "toy":
-        from rlvr.toy import ensure_toy
-
-        model_path = ensure_toy(sft_steps=args.toy_sft_steps, seed=args.seed)
+    check_model_source(args.model)  # an unreachable Hub fails here in seconds, with what to do instead
+    model_path = resolve_model_path(args.model, args.toy_sft_steps, args.seed)  # 'toy', 'smollm2': offline
     tokenizer = load_tokenizer(model_path)
     model = load_causal_lm(model_path, args.dtype).to(state.device)
     model.eval()

@@ -8,16 +8,15 @@ normaliser is summed over processes so 1 and N processes take the same optimizer
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import json
 import os
 import time
 from collections import defaultdict
-from collections.abc import Callable
 from contextlib import contextmanager, nullcontext
 
 import torch
 from accelerate import Accelerator, DistributedType
+from accelerate.state import AcceleratorState
 from accelerate.utils import InitProcessGroupKwargs, is_npu_available, is_xpu_available, set_seed
 from tqdm.auto import tqdm
 from transformers import get_scheduler
@@ -31,8 +30,17 @@ from rlvr.checkpoint import (
     save_model,
 )
 from rlvr.config import ConfigError, RLConfig
-from rlvr.data import PromptSampler, format_prompt, load_rows, validate_rows
+from rlvr.data import (
+    PromptSampler,
+    check_reward_columns,
+    eval_overlap_warning,
+    format_prompt,
+    import_reward,
+    load_rows,
+    validate_rows,
+)
 from rlvr.evaluation import count_correct, greedy_accuracy
+from rlvr.hub import check_model_source
 from rlvr.modeling import (
     add_lora,
     completion_logprobs,
@@ -46,20 +54,6 @@ from rlvr.rollout import GENERATORS, SamplingParams, sample_rollout
 from rlvr.scoring import Scorer, reward_name
 from rlvr.tracking import JsonlLog, plot_training
 from rlvr.types import Rollout, cat_rollouts
-
-
-def import_reward(spec: str | Callable) -> Callable:
-    """A reward function from a ``module:function`` path (or a callable, returned as is)."""
-    if callable(spec):
-        return spec
-    module_name, _, attr = spec.partition(":")
-    if not attr:
-        raise ValueError(f"reward function {spec!r} must be written 'module:function'")
-    try:
-        return getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise ValueError(f"cannot import reward function {spec!r}: {exc}") from exc
-
 
 RUN_CONFIG = "run_config.json"  # not config.json: the saved model's own config.json goes to the same folder
 
@@ -83,6 +77,12 @@ def _make_accelerator(c: RLConfig) -> Accelerator:
     handlers = [InitProcessGroupKwargs(backend="gloo")] if no_device and deepspeed else []
     if no_device and c.dtype == "float16":
         raise ConfigError("dtype float16 needs a GPU (fp16 autocast with loss scaling); use bfloat16 or float32")
+    state = AcceleratorState._shared_state
+    if state and state.get("_mixed_precision") != MIXED_PRECISION[c.dtype]:
+        # accelerate's state is one per process and refuses a new precision; a second trainer in the
+        # same process (a notebook, a test session) may train in another dtype. The process group
+        # (PartialState) is kept.
+        AcceleratorState._reset_state()
     accelerator = Accelerator(cpu=no_device and not deepspeed, log_with=c.report_to or None,
                               mixed_precision=MIXED_PRECISION[c.dtype], project_dir=c.output_dir,
                               step_scheduler_with_optimizer=False, kwargs_handlers=handlers)
@@ -143,12 +143,21 @@ class RLTrainer:
 
         # Everything that can be wrong in the config, the rewards or the data fails here, before a
         # model is downloaded or loaded.
-        self.reward_funcs = [import_reward(f) for f in (reward_funcs or c.reward_funcs)]
-        self._load_data(train_dataset, eval_dataset)
+        reward_specs = reward_funcs or c.reward_funcs
+        self.reward_funcs = [import_reward(f) for f in reward_specs]
+        names = [reward_name(f) for f in self.reward_funcs]
+        if c.eval_reward is not None and c.eval_reward not in names:
+            raise ConfigError(f"eval_reward {c.eval_reward!r} is not one of the reward functions {names}")
+        self.eval_reward = self.reward_funcs[names.index(c.eval_reward)] if c.eval_reward else self.reward_funcs[0]
+        self._load_data(train_dataset, eval_dataset, reward_specs)
+        if model is None or tokenizer is None:
+            check_model_source(c.model_name_or_path)  # seconds, not a minute of retries, when offline
         path = None if model is not None and tokenizer is not None else resolve_model_path(
             c.model_name_or_path, c.toy_sft_steps, c.seed, c.toy_size)
         self.tokenizer = tokenizer or load_tokenizer(path)
         model = model or load_causal_lm(path, "float32")  # master weights (see MIXED_PRECISION)
+        if any(p.dtype in (torch.bfloat16, torch.float16) for p in model.parameters()):
+            model = model.float()  # a half-precision model passed in gets master weights too
         disable_dropout(model)
         self.ref_model = None
         if c.gradient_checkpointing:
@@ -164,8 +173,6 @@ class RLTrainer:
 
         self.scorer = Scorer(self.reward_funcs, c.reward_weights, c.reward_timeout_s, c.reward_on_error,
                              c.reward_num_workers)
-        names = [reward_name(f) for f in self.reward_funcs]
-        self.eval_reward = self.reward_funcs[names.index(c.eval_reward)] if c.eval_reward else self.reward_funcs[0]
 
         optimizer, scheduler = self.make_optimizer(model, c.learning_rate)
         plugin = self.accelerator.state.deepspeed_plugin
@@ -219,23 +226,30 @@ class RLTrainer:
 
     # -- data ---------------------------------------------------------------------------------
 
-    def _load_data(self, train_dataset, eval_dataset) -> None:
+    def _load_data(self, train_dataset, eval_dataset, reward_specs) -> None:
         c = self.config
         train = train_dataset if train_dataset is not None else load_rows(
             c.dataset, c.train_split, c.dataset_config, c.seed)
         self.reward_columns = c.reward_columns or [k for k in train.column_names if k != c.prompt_column]
-        validate_rows(train, c.prompt_column, self.reward_columns, "train dataset")
+        name = "train_dataset" if train_dataset is not None else f"dataset {c.dataset}"
+        validate_rows(train, c.prompt_column, self.reward_columns, name)
+        check_reward_columns(train, reward_specs, c.prompt_column, c.reward_columns, name)
         self.train_rows = train
         self.sampler = PromptSampler(len(train), c.seed)
         self.eval_rows = []
         if c.num_eval_samples > 0:
+            name = "eval_dataset" if eval_dataset is not None else f"eval dataset {c.eval_dataset or c.dataset}"
             if eval_dataset is None:
                 eval_dataset = load_rows(c.eval_dataset or c.dataset, c.eval_split, c.dataset_config, c.seed)
             eval_dataset = eval_dataset.select(range(min(c.num_eval_samples, len(eval_dataset))))
             # an eval set may name its reference differently (MATH's solution vs MATH-500's answer)
             eval_columns = c.reward_columns or [k for k in eval_dataset.column_names if k != c.prompt_column]
-            validate_rows(eval_dataset, c.prompt_column, eval_columns, "eval dataset")
+            validate_rows(eval_dataset, c.prompt_column, eval_columns, name)
+            check_reward_columns(eval_dataset, [self.eval_reward], c.prompt_column, None, name)  # gets every column
             self.eval_rows = eval_dataset.to_list()
+            warning = eval_overlap_warning(train, self.eval_rows, c.prompt_column)
+            if warning and self.accelerator.is_main_process:
+                print(f"[rlvr] warning: {warning}", flush=True)
 
     def _row(self, i: int) -> dict:
         row = self.train_rows[i]

@@ -136,3 +136,30 @@ def test_zero3_shards_gathers_for_generation_and_saves_a_whole_real_model(tmp_pa
     ids = tokenizer(format_prompt(tokenizer, "What is 12 + 35?"), return_tensors="pt", add_special_tokens=False)
     new = saved.generate(**ids, max_new_tokens=8, do_sample=False)[0, ids["input_ids"].shape[1]:]
     assert "12" in tokenizer.decode(new, skip_special_tokens=True)
+
+
+@pytest.mark.slow
+def test_evaluate_runs_on_the_real_model_over_a_gsm8k_slice(tmp_path):
+    """`python -m rlvr.evaluate --model smollm2` end to end on real GSM8K test rows: the chat template,
+    <|im_end|> stops, the GSM8K '####' gold parsed, every report written."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import shared_data
+
+    data = shared_data("gsm8k_test.jsonl")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    out = tmp_path / "eval"
+    proc = subprocess.run([sys.executable, "-m", "rlvr.evaluate", "--model", "smollm2", "--data", str(data),
+                           "--max_problems", "3", "--n", "2", "--max_new_tokens", "48", "--output_dir", str(out)],
+                          cwd=root, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True,
+                          timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.load(open(out / "results.json"))
+    assert results["config"]["num_problems"] == 3 and results["maj@1"] == results["pass@1"]
+    samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
+    assert len(samples) == 3
+    text = json.dumps(samples)
+    assert "<|im_end|>" not in text and "<|im_start|>" not in text
+    assert (out / "accuracy_vs_k.png").stat().st_size > 1000

@@ -4,6 +4,7 @@ import os
 import pytest
 
 from rlvr.checkpoint import TRAINER_STATE, latest_checkpoint, resolve_checkpoint
+from rlvr.config import ConfigError
 from rlvr.tracking import JsonlLog, plot_training, read_jsonl
 
 
@@ -27,5 +28,7 @@ def test_latest_checkpoint_skips_incomplete_ones(tmp_path):
             (tmp_path / f"checkpoint-{step}" / TRAINER_STATE).write_text(json.dumps({"global_step": step}))
     assert latest_checkpoint(str(tmp_path)).endswith("checkpoint-10")
     assert latest_checkpoint(str(tmp_path / "nope")) is None
-    with pytest.raises(FileNotFoundError, match="not a complete checkpoint"):
+    with pytest.raises(ConfigError, match="not a complete checkpoint"):
         resolve_checkpoint(str(tmp_path / "checkpoint-12"), str(tmp_path))
+    with pytest.raises(ConfigError, match="holds no complete checkpoint"):
+        resolve_checkpoint("latest", str(tmp_path / "nope"))
