@@ -188,7 +188,6 @@ class RLTrainer:
         # ``model.training`` (from_pretrained returns eval mode); generation switches to eval itself.
         self.model.train()
         register_checkpoint_hooks(self.accelerator, lambda: self.model)
-        self.kl_in_loss = True  # PPO may put the KL penalty in the reward instead
         if self.ref_model is not None:
             self.ref_model = self._place_reference(self.ref_model)
         self.accelerator.register_for_checkpointing(self.sampler)
@@ -476,7 +475,7 @@ class RLTrainer:
                   "policy/clip_frac": A.masked_mean(clipped.float(), mask)}
         stats |= {f"policy/{k}": v for k, v in A.ratio_stats(logprobs, old, micro.advantages, mask,
                                                               c.clip_low, c.clip_high).items()}
-        if self.has_reference() and self.kl_in_loss:
+        if self.has_reference() and c.kl_in_loss:  # PPO may put it in the reward
             kl = self.kl_fn(logprobs, micro.ref_logprobs)
             per_token = per_token + c.kl_coef * kl
             stats["kl"] = A.masked_mean(kl.detach(), mask)

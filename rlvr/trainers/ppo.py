@@ -29,7 +29,6 @@ class PPOTrainer(RLTrainer):
         a copy of the policy's backbone; a bare ``ValueHead`` when ``critic_share_backbone``)."""
         super().__init__(config, **kwargs)
         c = config
-        self.kl_in_loss = not c.kl_in_reward
         self.kl_coef = c.kl_coef  # moves when kl_target is set; saved in checkpoints
         policy = self.accelerator.unwrap_model(self.model)
         if c.critic_share_backbone:
