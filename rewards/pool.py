@@ -2,12 +2,14 @@
 
 forkserver workers are safe to start from a process that already runs threads (a trainer), and each
 keeps its own state (the math verifier's SymPy worker, the code sandbox's zygote) for the pool's life.
+A worker exits when the calling process dies, however it dies, and its helpers with it.
 """
 
 from __future__ import annotations
 
 import atexit
 import multiprocessing
+import multiprocessing.connection
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -24,9 +26,26 @@ def _pool(workers: int) -> ProcessPoolExecutor:
         if _POOL is None or _WORKERS != workers:
             if _POOL is not None:
                 _POOL.shutdown(cancel_futures=True)
-            _POOL = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"))
+            _POOL = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"),
+                                        initializer=exit_with_parent)
             _WORKERS = workers
         return _POOL
+
+
+def exit_with_parent() -> None:
+    """Worker initializer: exit when the process that started this worker dies.
+
+    A pool worker blocked on its task queue never sees the caller die (it holds the queue's write end
+    itself), so without this a SIGKILLed caller leaves its workers, their forkserver and their zygotes
+    running for good. The parent's sentinel is a pipe only the parent holds open.
+    """
+    sentinel = multiprocessing.parent_process().sentinel
+
+    def watch() -> None:
+        multiprocessing.connection.wait([sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def default_workers() -> int:

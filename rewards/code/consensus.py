@@ -13,7 +13,7 @@ import json
 import time
 
 from rewards.code import judge
-from rewards.code.reward import compile_program
+from rewards.code.reward import _exit_status, compile_program
 from rewards.code.sandbox import OUTPUT_CAP, Limits, sandbox
 
 
@@ -87,7 +87,10 @@ def stdio_signature(program: str, inputs: list[str], *, timeout: float = 5.0) ->
             status = child.wait(time.monotonic() + timeout)
             child.kill()
             if status is None or status != 0:
-                out.append("error" if status is not None else "timeout")
+                # killed by its CPU limit and out of wall time are the same behaviour: which of the two
+                # fires first is a race, and the signature must not depend on it
+                timed_out = status is None or _exit_status(status) == "timeout"
+                out.append("timeout" if timed_out else "error")
                 continue
             text = child.read_output("out", limit=OUTPUT_CAP).decode("utf-8", "replace")
             lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]

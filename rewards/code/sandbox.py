@@ -5,7 +5,7 @@ no user site). A spawned child gets a private temporary working directory, stdin
 stderr to files capped by the file-size limit, and a socket to the judge. Everything the child does is
 bounded: when the harness is done (or the deadline passes) the child's whole process group is
 SIGKILLed (its descendants cannot leave the group: ``setsid``/``setpgid`` are denied), and the directory
-is removed.
+is removed. The zygote and its children die with the harness process, however it dies (see zygote.py).
 """
 
 from __future__ import annotations
@@ -100,7 +100,8 @@ class Sandbox:
                                f"this is {sys.platform}")
         parent, child = socket.socketpair()
         self._proc = subprocess.Popen(
-            [sys.executable, "-I", str(ZYGOTE), str(child.fileno())], pass_fds=[child.fileno()],
+            [sys.executable, "-I", str(ZYGOTE), str(child.fileno()), str(os.getpid())],  # it dies with this pid
+            pass_fds=[child.fileno()],
             env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, stdin=subprocess.DEVNULL, start_new_session=True)
         child.close()
         self._control = parent
@@ -108,6 +109,11 @@ class Sandbox:
         self._exits = {}
         hello = zygote.recv_message(parent, time.monotonic() + 60)
         self.network_isolated = bool(hello.get("network_isolated"))
+
+    @property
+    def zygote_pid(self) -> int | None:
+        """The pid of this process's zygote, if one was started here."""
+        return self._proc.pid if self._proc is not None and self._owner == os.getpid() else None
 
     def _ensure(self) -> None:
         if self._proc is None or self._owner != os.getpid() or self._proc.poll() is not None:

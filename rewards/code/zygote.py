@@ -20,6 +20,14 @@ Then it runs the program. In ``rpc`` mode it serves calls from the judge over a 
 harness process) runs the tests and asks for ``lookup`` / ``call`` / ``getattr``; values cross as a
 type-exact canonical encoding of plain builtins, anything else as an opaque handle. In ``stdio`` mode
 the program just runs on the given stdin.
+
+Lifetime: the zygote dies with its caller (the process that started it), however the caller dies. It
+notices at once by a parent-death signal, within a second by polling its parent pid, and on EOF of the
+control socket; neither of the first two depends on who else holds a copy of the socket (a fork of the
+caller, say). It then SIGKILLs every program's process group and exits. It is a child subreaper, so
+a program's orphaned descendants stay its children and are killed too. Should the zygote itself be
+SIGKILLed, each program gets SIGKILL as its parent-death signal, but a program's own descendants survive
+(bounded by their CPU limit): nothing is left to kill their group.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ import os
 import platform
 import resource
 import select
+import signal
 import socket
 import struct
 import sys
@@ -111,8 +120,10 @@ def recv_exact(sock, n: int, deadline_s: float | None = None) -> bytes:
     chunks, got = [], 0
     while got < n:
         if deadline_s is not None:
-            left = deadline_s - time.monotonic()
-            if left <= 0 or not select.select([sock], [], [], left)[0]:
+            # Past the deadline, still take what has arrived: a reader descheduled between a message's
+            # header and its body would otherwise leave the body to be misread as the next header.
+            left = max(0.0, deadline_s - time.monotonic())
+            if not select.select([sock], [], [], left)[0]:
                 raise TimeoutError
         chunk = sock.recv(min(n - got, 1 << 20))
         if not chunk:
@@ -152,6 +163,7 @@ try:
         _CAP_LAST = int(_f.read())
 except (OSError, ValueError):
     _CAP_LAST = 63
+_PR_SET_PDEATHSIG, _PR_SET_CHILD_SUBREAPER = 1, 36
 _LANDLOCK_CREATE, _LANDLOCK_ADD_RULE, _LANDLOCK_RESTRICT = 444, 445, 446
 _FS_READ = 4 | 8              # READ_FILE | READ_DIR (shared libraries are mapped, not executed)
 _PR_SET_NO_NEW_PRIVS, _PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 38, 22, 2
@@ -331,7 +343,7 @@ def serve_rpc(program, channel) -> None:
             send_message(channel, {"error": [type(exc).__name__, str(exc)[:500]]})
 
 
-def child_main(request: dict, fds: list[int], ruleset: int, filter_program) -> None:
+def child_main(request: dict, fds: list[int], ruleset: int, filter_program, zygote_pid: int) -> None:
     stdin_fd, stdout_fd, stderr_fd, channel_fd = fds
     for src, dst in ((stdin_fd, 0), (stdout_fd, 1), (stderr_fd, 2)):
         os.dup2(src, dst)
@@ -343,6 +355,10 @@ def child_main(request: dict, fds: list[int], ruleset: int, filter_program) -> N
         os.closerange(4, 1 << 16)
     channel = socket.socket(fileno=3)
     lock_down(request["limits"], request["cwd"], ruleset, filter_program)
+    # After lock_down: a change of credentials clears the parent-death signal.
+    _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != zygote_pid:  # the zygote died before the line above
+        os._exit(1)
     if ruleset >= 0:
         os.close(ruleset)
     sys.stdin = open(0, closefd=False)  # noqa: SIM115
@@ -365,10 +381,17 @@ def child_main(request: dict, fds: list[int], ruleset: int, filter_program) -> N
 def zygote_main() -> None:
     # What programs commonly import, loaded once so that each child starts warm.
     import bisect  # noqa: E401,F401
-    import signal
     import sysconfig
 
+    caller = int(sys.argv[2])
     network_isolated = isolate_network()
+    # The parent-death signal only wakes the loop, which checks the parent pid: it is also sent when the
+    # caller's *thread* that started us exits, while the caller lives on.
+    signal.signal(signal.SIGUSR1, lambda *_: None)
+    _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGUSR1, 0, 0, 0)
+    _LIBC.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)  # programs' orphans stay ours to kill
+    if os.getppid() != caller:  # the caller died before the parent-death signal was armed
+        return
     paths = sysconfig.get_paths()
     read_paths = sorted({sys.prefix, sys.base_prefix, paths["stdlib"], paths["platstdlib"], paths["purelib"],
                          paths["platlib"], "/usr/lib", "/usr/lib64", "/lib", "/lib64", "/usr/local/lib",
@@ -386,28 +409,39 @@ def zygote_main() -> None:
     gc.collect()
     gc.freeze()  # the children's collector never walks (and so never copies) the zygote's objects
     control = socket.socket(fileno=int(sys.argv[1]))
-    send_message(control, {"ready": True, "network_isolated": network_isolated, "landlock_abi": abi,
-                           "seccomp": filter_program is not None, "root": os.getuid() == 0})
-    wake_r, wake_w = os.pipe()  # SIGCHLD wakes the loop at once, so exits are reported without polling
+    try:
+        send_message(control, {"ready": True, "network_isolated": network_isolated, "landlock_abi": abi,
+                               "seccomp": filter_program is not None, "root": os.getuid() == 0})
+        serve(control, caller, ruleset, filter_program)
+    finally:
+        kill_children()
+
+
+def serve(control: socket.socket, caller: int, ruleset: int, filter_program) -> None:
+    """Fork a program per request and report the programs' exits, for as long as the caller lives."""
+    programs: set[int] = set()  # forked, not yet reaped (adopted orphans are reaped without a report)
+    wake_r, wake_w = os.pipe()  # signals wake the loop at once, so exits are reported without polling
     os.set_blocking(wake_r, False)
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
-    while True:
+    while os.getppid() == caller:  # else we were re-parented: the caller is dead
         ready, _, _ = select.select([control, wake_r], [], [], 1.0)
         if wake_r in ready:
             try:
                 os.read(wake_r, 4096)
             except BlockingIOError:
                 pass
-        while True:  # reap and report finished children
+        while True:  # reap and report finished programs
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
                 break
             if pid == 0:
                 break
-            send_message(control, {"exit": pid, "status": status})
+            if pid in programs:
+                programs.discard(pid)
+                send_message(control, {"exit": pid, "status": status})
         if control not in ready:
             continue
         try:
@@ -419,29 +453,68 @@ def zygote_main() -> None:
         request = json.loads(payload)
         pid = os.fork()
         if pid == 0:
-            control.close()
-            signal.set_wakeup_fd(-1)
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            os.close(wake_r)
-            os.close(wake_w)
-            code = 0
-            try:
-                os.setsid()
-                child_main(request, fds, ruleset, filter_program)
-            except SystemExit as exc:
-                code = exc.code if isinstance(exc.code, int) else 1
-            except BaseException as exc:  # noqa: BLE001 - reported on the captured stderr
-                code = 1
-                os.write(2, f"sandbox: {type(exc).__name__}: {exc}\n".encode(errors="replace")[:2000])
-            finally:
-                try:
-                    sys.stdout.flush()
-                    sys.stderr.flush()
-                finally:
-                    os._exit(code)
+            run_child(request, fds, ruleset, filter_program, control, (wake_r, wake_w))
+        programs.add(pid)
         for fd in fds:
             os.close(fd)
         send_message(control, {"pid": pid})
+
+
+def run_child(request: dict, fds: list[int], ruleset: int, filter_program, control, wake: tuple) -> None:
+    """In the forked child: become a session, run the program, never return into the zygote's code."""
+    code = 0
+    try:
+        zygote_pid = os.getppid()
+        control.close()
+        signal.set_wakeup_fd(-1)
+        for sig in (signal.SIGCHLD, signal.SIGUSR1):
+            signal.signal(sig, signal.SIG_DFL)
+        for fd in wake:
+            os.close(fd)
+        os.setsid()
+        child_main(request, fds, ruleset, filter_program, zygote_pid)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException as exc:  # noqa: BLE001 - reported on the captured stderr
+        code = 1
+        os.write(2, f"sandbox: {type(exc).__name__}: {exc}\n".encode(errors="replace")[:2000])
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+def kill_children() -> None:
+    """SIGKILL every child's process group (programs, and the orphans adopted as subreaper), then reap."""
+    import time
+
+    me, my_group = str(os.getpid()), os.getpgrp()
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as f:
+                _, ppid, pgid = f.read().rsplit(")", 1)[1].split()[:3]
+        except (OSError, ValueError):
+            continue
+        if ppid != me:
+            continue
+        try:
+            if int(pgid) == my_group:  # forked a moment ago, not yet a session of its own
+                os.kill(int(entry.name), signal.SIGKILL)
+            else:
+                os.killpg(int(pgid), signal.SIGKILL)
+        except OSError:
+            pass
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        try:
+            if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                time.sleep(0.01)
+        except ChildProcessError:
+            break
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 import json
 import os
+import statistics
 
 import pytest
 import torch
@@ -10,6 +11,7 @@ from rlvr.config import ConfigError, GRPOConfig, parse_config
 from rlvr.data import DataError
 from rlvr.modeling import load_causal_lm
 from rlvr.scoring import RewardError
+from rlvr.toy import arithmetic_splits
 from rlvr.tracking import read_jsonl
 from rlvr.trainers import GRPOTrainer
 from tests.conftest import TEST_SFT_STEPS, shared_data
@@ -191,14 +193,35 @@ def test_trains_on_real_gsm8k_format(tmp_path, toy_dir):
     assert sample["prompt"].startswith("Solve it. End with #### <number>.\nQ: ")
 
 
+# Learning tests that hold on any CPU. The toy's 400-step warm start depends on the CPU's kernels (held-out
+# accuracy 5.6%, 59%, 9.0%, 8.8%, 83% for seeds 0-4 on one machine, 16.8% for seed 0 on another), and from
+# a weak one 100 steps on the whole task change nothing measurable (-2 to +2 points). On eight prompts that
+# every step revisits, the reward rises from any warm start. The gain (mean accuracy reward of the last
+# quarter of the steps minus that of the first ten), seeds 0-4, OMP_NUM_THREADS=1: GRPO +15 to +47 points,
+# PPO +12 to +49; at learning_rate 1e-12 -2.6 to +2.0; with the reward's sign flipped -3 to -42.
+LEARNING_MARGIN = 0.06
+LEARNING_ARGS = ["--toy_sft_steps", str(TEST_SFT_STEPS), "--num_eval_samples", "0", "--report_to", "none",
+                 "--eval_steps", "0", "--save_steps", "0", "--disable_progress_bar", "true"]
+
+
+def eight_prompts(tmp_path) -> str:
+    path = tmp_path / "eight_prompts.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in arithmetic_splits(0)[0][:8]))
+    return str(path)
+
+
+def reward_gain(output_dir) -> float:
+    rewards = [r["reward/accuracy_reward"] for r in read_jsonl(os.path.join(output_dir, "metrics.jsonl"))
+               if "reward/mean" in r]
+    return statistics.mean(rewards[-len(rewards) // 4:]) - statistics.mean(rewards[:10])
+
+
 @pytest.mark.slow
-def test_toy_recipe_raises_held_out_accuracy(tmp_path, toy_dir):
-    config = parse_config(GRPOConfig, ["--config", RECIPE, "--output_dir", str(tmp_path), "--max_steps", "100",
-                                       "--toy_sft_steps", str(TEST_SFT_STEPS), "--report_to", "none",
-                                       "--eval_steps", "0", "--save_steps", "0", "--disable_progress_bar", "true"])
-    summary = GRPOTrainer(config).train()
-    # measured on this CPU: 16.8% -> 24.4% after 100 steps (the full recipe gains 20+ points)
-    assert summary["eval/accuracy_after"] >= summary["eval/accuracy_before"] + 0.04, summary
+def test_toy_recipe_learns_what_it_is_rewarded_for(tmp_path, toy_dir):
+    config = parse_config(GRPOConfig, ["--config", RECIPE, "--output_dir", str(tmp_path / "run"), "--max_steps", "100",
+                                       "--dataset", eight_prompts(tmp_path), *LEARNING_ARGS])
+    GRPOTrainer(config).train()
+    assert reward_gain(config.output_dir) >= LEARNING_MARGIN
 
 
 @pytest.mark.parametrize("use_peft", [False, True], ids=["full", "lora"])
