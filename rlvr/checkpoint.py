@@ -25,15 +25,21 @@ def checkpoint_path(output_dir: str, step: int) -> str:
     return os.path.join(output_dir, f"checkpoint-{step}")
 
 
-def latest_checkpoint(output_dir: str) -> str | None:
-    """The complete checkpoint with the highest step (a checkpoint is complete once its
+def complete_checkpoints(output_dir: str) -> list[str]:
+    """The complete checkpoint folders, oldest step first (a checkpoint is complete once its
     trainer_state.json exists: it is written last)."""
     if not os.path.isdir(output_dir):
-        return None
-    found = [(int(m.group(1)), name) for name in os.listdir(output_dir)
-             if (m := re.fullmatch(r"checkpoint-(\d+)", name))
-             and os.path.exists(os.path.join(output_dir, name, TRAINER_STATE))]
-    return os.path.join(output_dir, max(found)[1]) if found else None
+        return []
+    found = sorted((int(m.group(1)), name) for name in os.listdir(output_dir)
+                   if (m := re.fullmatch(r"checkpoint-(\d+)", name))
+                   and os.path.exists(os.path.join(output_dir, name, TRAINER_STATE)))
+    return [os.path.join(output_dir, name) for _, name in found]
+
+
+def latest_checkpoint(output_dir: str) -> str | None:
+    """The complete checkpoint with the highest step."""
+    found = complete_checkpoints(output_dir)
+    return found[-1] if found else None
 
 
 def resolve_checkpoint(resume_from: str, output_dir: str) -> str:
@@ -89,7 +95,10 @@ def load_pretrained_weights(model, folder: str) -> None:
         set_peft_model_state_dict(model, load_file(os.path.join(folder, "adapter_model.safetensors")))
         return
     index = os.path.join(folder, "model.safetensors.index.json")
-    files = sorted(set(json.load(open(index))["weight_map"].values())) if os.path.exists(index) else ["model.safetensors"]
+    files = ["model.safetensors"]
+    if os.path.exists(index):  # sharded
+        with open(index) as f:
+            files = sorted(set(json.load(f)["weight_map"].values()))
     state = {}
     for name in files:
         state |= load_file(os.path.join(folder, name))
@@ -104,11 +113,8 @@ def load_pretrained_weights(model, folder: str) -> None:
 
 def prune_checkpoints(output_dir: str, keep: int) -> None:
     """Delete all but the ``keep`` newest complete checkpoints (``save_total_limit``)."""
-    found = sorted((int(m.group(1)), name) for name in os.listdir(output_dir)
-                   if (m := re.fullmatch(r"checkpoint-(\d+)", name))
-                   and os.path.exists(os.path.join(output_dir, name, TRAINER_STATE)))
-    for _, name in found[:-keep] if keep > 0 else []:
-        shutil.rmtree(os.path.join(output_dir, name), ignore_errors=True)
+    for path in complete_checkpoints(output_dir)[:-keep] if keep > 0 else []:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def save_checkpoint(accelerator, output_dir: str, step: int, model, tokenizer, trainer_state: dict,
