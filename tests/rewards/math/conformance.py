@@ -6,8 +6,9 @@ label that project's test asserts, and ``label`` the label under our documented 
 where a note says why ("POLICY: ..." where the field is split, "LABEL LOOKS WRONG: ..." where a test asserts
 something mathematically false). Only the labelled cases are taken, never the projects' code.
 
-Used by ``test_conformance.py`` (every case we get right must stay right) and ``scripts/bench_math.py``
-(agreement per source project, side by side with math-verify).
+``test_conformance.py`` checks the suite's own contract (sources cited, changed labels explained); the
+verifier's agreement with it, per source project and side by side with math-verify, is issue 12's open
+work (``scripts/bench_math.py``).
 """
 
 from __future__ import annotations
