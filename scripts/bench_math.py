@@ -1,7 +1,11 @@
 """Math verifier vs HF math-verify, side by side in one run: accuracy, throughput, worst-case latency.
 
-    python scripts/bench_math.py [--repeat 3]
+    python scripts/bench_math.py [--repeat 3] [--conformance-only]
 
+* agreement and false positives on the conformance suite (``tests/rewards/math/conformance.py``: labelled
+  cases from other projects' verifier tests), per source project, for rewards.math under both policies
+  ("train", "eval") and math-verify called as its own tests call it (``verify(parse(gold), parse(pred))``),
+  with the calls/s of each on that suite;
 * accuracy and false positives on the hand-labelled set (``tests/rewards/math/labelled.py``, 400+ pairs);
 * calls/s on one core for the labelled set ("typical pairs") and for GSM8K-style outputs, then with
   every core (``verify_batch`` process pool for rlvr, a process pool of the same size for math-verify);
@@ -29,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from rewards.math import gold_answer, verify, verify_batch, warm_up  # noqa: E402
 from rewards.math.latex import normalize  # noqa: E402
+from tests.rewards.math.conformance import CASES, project  # noqa: E402
 from tests.rewards.math.labelled import SHARED, gsm8k_pairs, labelled_pairs  # noqa: E402
 
 PATHOLOGICAL = [
@@ -61,6 +66,45 @@ def mv_verify(pair) -> bool:
 def rlvr_verify(pair) -> bool:
     normalize.cache_clear()  # measure the uncached cost (in training, golds repeat within a group)
     return verify(*pair)
+
+
+def mv_plain(case) -> bool:
+    """math-verify as its own test suite calls it: both sides through ``parse``, default configs."""
+    logging.getLogger("math_verify").setLevel(logging.CRITICAL)
+    from math_verify import parse
+    from math_verify import verify as mv
+
+    try:
+        return bool(mv(parse(case["gold"]), parse(case["completion"])))
+    except Exception:
+        return False
+
+
+def conformance() -> None:
+    """Agreement with the conformance suite's labels per source project, side by side, with speed."""
+    verifiers = {"rlvr/train": lambda c: verify(c["completion"], c["gold"], policy="train"),
+                 "rlvr/eval": lambda c: verify(c["completion"], c["gold"], policy="eval"),
+                 "math-verify": mv_plain}
+    table, speed = {}, {}
+    for name, fn in verifiers.items():
+        start = time.perf_counter()
+        table[name] = [(c, fn(c)) for c in CASES]
+        speed[name] = len(CASES) / (time.perf_counter() - start)
+    projects = sorted({project(c) for c in CASES}, key=lambda p: -sum(project(c) == p for c in CASES))
+    print(f"{'source':30s} {'n':>4s} " + " ".join(f"{n:>20s}" for n in verifiers))
+    for scope in projects + ["all", "all but Math-Verify's own"]:
+        cells = []
+        for name in verifiers:
+            rows = [(c, got) for c, got in table[name] if scope == project(c) or scope == "all"
+                    or (scope.startswith("all but") and project(c) != "huggingface/Math-Verify")]
+            right = sum(got == c["label"] for c, got in rows)
+            fp = sum(got and not c["label"] for c, got in rows)
+            cells.append(f"{right / len(rows):7.1%} ({fp:2d} FP)")
+        print(f"{scope:30s} {len(rows):4d} " + " ".join(f"{cell:>20s}" for cell in cells))
+    print("calls/s on this suite (one core, first pass): "
+          + "   ".join(f"{n} {r:.0f}" for n, r in speed.items()))
+    disagree = sum(c["label"] != c["source_label"] for c in CASES)
+    print(f"({disagree} cases are labelled against their source's own label; each says why in its note)")
 
 
 def accuracy(fn, rows) -> dict:
@@ -130,9 +174,14 @@ def golds_self_check() -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--conformance-only", action="store_true", help="only the conformance suite")
     args = parser.parse_args()
     warm_up()
     time.sleep(2)  # let the SymPy fallback worker finish importing (a one-time cost per process)
+    print(f"== conformance suite: {len(CASES)} labelled cases from other projects' verifier tests ==")
+    conformance()
+    if args.conformance_only:
+        return
     rows = labelled_pairs()
     pairs = [(r["completion"], r["gold"]) for r in rows]
     gsm = [(r["completion"], r["gold"]) for r in gsm8k_pairs(n=400)]

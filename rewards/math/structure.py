@@ -109,6 +109,20 @@ def _interval_from_relation(parts: list[str]) -> Node | None:
     return Node("interval", items=(parse(lo), parse(hi)), brackets=("(" if op1 == "<" else "[") + (")" if op2 == "<" else "]"))
 
 
+PLAIN = re.compile(r"^\s*[-+]?[\d.]+\s*$")
+
+
+def _is_name(lhs: str, rhs: str) -> bool:
+    """The left side of a named answer: a variable, a tuple of variables, a segment or ratio name
+    (``AB``, ``|AB|``, ``V_1:V_2``, ``\\frac{NO}{BO}``), a function value ``f(x)``, or a constant."""
+    if _VARIABLE.match(lhs):
+        return True
+    bare = re.sub(r"_\{?\w+\}?", "", lhs)
+    if not re.search(r"[a-zA-Z]", re.sub(r"\\[a-zA-Z]+", "", bare)):  # "\sqrt{4} = 2", not "7 = 11a+c"
+        return not PLAIN.match(bare) and not re.search(r"[a-zA-Z]", re.sub(r"\\[a-zA-Z]+", "", rhs))
+    return not re.search(r"[\d+\-*/^]", bare) and bool(re.fullmatch(r"[\w\\{}()|:,\s]+", bare))
+
+
 def parse(text: str) -> Node:
     r"""The shape of a normalized answer.
 
@@ -141,8 +155,11 @@ def parse(text: str) -> Node:
         interval = _interval_from_relation(parts)
         if interval is not None:
             return interval
-        if len(parts) == 3:  # "x = 3" is solved: it also answers "3"
-            solved = parts[1] == "=" and bool(_VARIABLE.match(parts[0].strip()))
+        if len(parts) > 3 and set(parts[1::2]) == {"="}:  # "x = 5+5+1 = 11": the last value counts
+            parts = [parts[0], "=", parts[-1]]
+            return Node("relation", "=", items=(parse(parts[0]), parse(parts[2])), solved=True)
+        if len(parts) == 3:  # "x = 3", "(p,q) = (3,2)", "AB = 4", "\sqrt{4} = 2" are solved: they answer "3"
+            solved = parts[1] == "=" and _is_name(parts[0].strip(), parts[2])
             return Node("relation", parts[1], items=(parse(parts[0]), parse(parts[2])), solved=solved)
     if "\\text" in s or "\\or" in s:
         return Node("text", s)

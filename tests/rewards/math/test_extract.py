@@ -20,6 +20,8 @@ from rewards.math import extract_answer
     ("The answer is $\\$18.90$.", "\\$18.90"),
     ("We first thought the answer is 3; the answer is 5.", "5"),  # the last committed answer
     (r"$\boxed{2}$ and again $\boxed{2.0}$", "2.0"),  # repeated equal boxes are fine
+    (r"First \boxed{3}, but checking again it is \boxed{4}", "4"),  # the last box counts (the field's convention)
+    (r"\boxed{(2, 2)} \quad \text{and} \quad \boxed{(6, 2)}", "(2, 2), (6, 2)"),  # one box per element
     (r"the roots are $x = 3 \text{ or } x = 4$. The answer is $x = 3 \text{ or } x = 4$", "3, 4"),
 ])
 def test_extracts_the_committed_answer(completion, expected):
@@ -29,7 +31,7 @@ def test_extracts_the_committed_answer(completion, expected):
 @pytest.mark.parametrize("completion", [
     "I computed 3 and then 4",           # commits to nothing
     r"The answer is \boxed{12",          # cut off inside the box
-    r"\boxed{3} or maybe \boxed{4}",     # several different final answers
+    r"\boxed{3} or maybe \boxed{4}",     # alternatives
     "The answer is 3 or 4.",             # a hedge
     r"The answer is $\boxed{3 \text{ or } 4}$",
     "",
