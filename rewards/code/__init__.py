@@ -3,28 +3,19 @@
 Threat model
 ------------
 The program is hostile: it was written under RL pressure to make the reward say "passed". It may read,
-write or execute anything its process can reach, patch any Python object in its process, fork, exhaust
-resources, or try to reach the network. We trust: this package, the test code and expected outputs (from
-the data set), the Python installation and the kernel.
+write or execute anything its process can reach, patch any Python object in its process, forge messages
+on its channel, exhaust resources, or try to reach the network. The test code is input too (it may loop
+or exit). We trust: this package, the Python installation and the kernel.
 
-What follows from it:
-
-* **The verdict is computed outside the program's process.** Tests run in the harness (the caller's
-  process or its reward pool worker); the program is an oracle answering calls over a socket. Its exit
-  status, its stdout markers and anything it writes are never read as "passed".
-* **Comparisons cannot be hijacked.** Results cross as a type-exact encoding of plain builtins
-  (int, float, complex, str, bytes, bool, None, list, tuple, dict, set, frozenset; no subclasses) and are
-  rebuilt here; other objects stay in the sandbox as opaque handles equal to nothing. Expected values
-  never enter the sandbox; nor does the test code, so test frameworks and the harness cannot be patched.
-* **Isolation** (Linux): own session and process group, killed as a whole (new sessions/groups are
-  denied, so daemonised grandchildren die too); rlimits on CPU, address space, processes, file size and
-  open files; privileges dropped to ``nobody`` when running as root; Landlock confines the filesystem to
-  reading the Python installation and system libraries (no writes or new files anywhere, no data sets,
-  no caller source); seccomp denies sockets, ptrace, namespaces and the like; as root, an empty network
-  namespace too; a private working directory removed afterwards; an empty environment; output capped.
-* **Weaker where the kernel lacks features**: without Landlock (Linux < 5.13) the filesystem is only
-  protected by the ``nobody`` user (root) or not at all (non-root); on architectures other than x86_64 and
-  aarch64 there is no seccomp filter. ``sandbox_report()`` says what is active.
+* **The verdict is computed outside the program's process**, by a sandboxed judge process that runs the
+  test code (judge.py); the caller only validates one small verdict message, so neither the program's
+  replies nor the test code can cost it time or memory, or raise out of ``run_tests``.
+* **Comparisons cannot be hijacked**: values cross as a type-exact encoding (wire.py) and are rebuilt as
+  genuine builtins; other objects stay in the sandbox as opaque handles equal to nothing.
+* **Isolation** (zygote.py): process groups, rlimits, one process per program, ``nobody`` in every id as
+  root, Landlock (reading only the standard library, allowed packages and mapped files), seccomp.
+* **Refusal**: without Landlock or seccomp the sandbox raises ``SandboxUnavailable`` unless
+  ``RLVR_SANDBOX_ALLOW_WEAK=1``; ``sandbox_report()`` says what is active. docs/rewards.md has the table.
 
 Helpers that the test code calls but the program defines (HumanEval's ``encode_cyclic``) are part of the
 program, as in HumanEval itself. Arguments are copied into the sandbox, so a test that checks in-place
@@ -33,7 +24,16 @@ mutation of its own argument cannot see it.
 
 from rewards.code.judge import outputs_match
 from rewards.code.reward import TestResult, extract_code, leetcode_reward, run_tests, unit_test_reward
-from rewards.code.sandbox import Limits
+from rewards.code.sandbox import Limits, SandboxUnavailable
+
+
+def sandbox_report() -> dict:
+    """What this process's sandbox enforces: Landlock ABI, seccomp, network namespace, root, read capability."""
+    from rewards.code.sandbox import sandbox as current  # the module attribute ``sandbox`` stays the module
+
+    current().ensure_started()
+    return {k: v for k, v in current().info.items() if k != "ready"}
+
 
 LEETCODE_PRELUDE = (
     "from typing import *\nfrom collections import *\nfrom functools import *\nfrom itertools import *\n"
@@ -41,5 +41,5 @@ LEETCODE_PRELUDE = (
     "import math, string, re, random, operator, collections, itertools, functools, heapq, bisect"
 )
 
-__all__ = ["LEETCODE_PRELUDE", "Limits", "TestResult", "extract_code", "leetcode_reward", "outputs_match", "run_tests",
-           "unit_test_reward"]
+__all__ = ["LEETCODE_PRELUDE", "Limits", "SandboxUnavailable", "TestResult", "extract_code", "leetcode_reward", "outputs_match", "run_tests",
+           "sandbox_report", "unit_test_reward"]

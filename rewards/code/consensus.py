@@ -9,11 +9,10 @@ largest agreeing cluster. Only inputs are used: expected outputs never influence
 from __future__ import annotations
 
 import ast
-import json
 import time
 
-from rewards.code import judge
-from rewards.code.reward import _exit_status, compile_program
+from rewards.code import wire
+from rewards.code.reward import _exit_status, compile_program, run_judged
 from rewards.code.sandbox import OUTPUT_CAP, Limits, sandbox
 
 
@@ -43,35 +42,18 @@ def function_signature(program: str, entry_point: str, inputs: list[tuple[tuple,
     code, _ = compile_program(program, prelude)
     if code is None:
         return None
-    child = sandbox().spawn(code, mode="rpc", limits=Limits(timeout=timeout))
-    deadline = time.monotonic() + timeout
-    session = judge.Session(child.channel, deadline)
+    job = {"job": "signature", "entry": entry_point, "inputs": [[wire.encode(list(a)), wire.encode(k)] for a, k in inputs]}
+    report, child, judge_child = run_judged(code, job, Limits(timeout=timeout))
     try:
-        hello = judge.zygote.recv_message(child.channel, deadline)
-        if "load_error" in hello:
+        if report.get("timeout") and "load_error" not in report:
+            return ("timeout",) * len(inputs)
+        out = report.get("signature")
+        if type(out) is not list or len(out) != len(inputs) or not all(type(x) is str for x in out):
             return None
-        owner, _, method = entry_point.partition(".")
-        target = session.lookup(owner)
-        if target is None:
-            return None
-        if method:
-            target = getattr(target(), method)
-        signature = []
-        for args, kwargs in inputs:
-            try:
-                value = target(*args, **kwargs)
-                signature.append(json.dumps(judge.zygote.encode(value)) if not isinstance(value, judge.Remote)
-                                 else "object")
-            except judge.Timeout:
-                signature.extend(["timeout"] * (len(inputs) - len(signature)))
-                break
-            except Exception as exc:  # noqa: BLE001 - an error is a behaviour too
-                signature.append(f"error:{type(exc).__name__}")
-        return tuple(signature)
-    except (judge.CandidateError, TimeoutError, EOFError, OSError, ValueError):
-        return None
+        return tuple(out)
     finally:
         child.close()
+        judge_child.close()
 
 
 def stdio_signature(program: str, inputs: list[str], *, timeout: float = 5.0) -> tuple | None:

@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import json
+import marshal
 import os
 import re
 import signal
+import socket
 import textwrap
+import threading
 import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
 from rewards.code import judge
-from rewards.code.sandbox import OUTPUT_CAP, Limits, sandbox
+from rewards.code.sandbox import OUTPUT_CAP, Child, Limits, sandbox
 from rewards.contract import completion_text
-from rewards.pool import parallel_map
+from rewards.pool import default_workers
 
 MAX_PROGRAM_CHARS = 256 * 1024
 MAX_STDIO_CASES = 256
+JUDGE_GRACE_S = 2.0      # past the program's timeout, for the judge to report (it times the program itself)
+REPORT_MAX = 64 * 1024   # a judge's report is a few numbers and a capped failure text
+_QUIET_COMPILE = threading.Lock()  # catch_warnings swaps process-wide state
 _FENCE = re.compile(r"```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)```", re.S)
 
 
@@ -85,7 +93,9 @@ def compile_program(program, prelude: str = ""):
     if len(program) > MAX_PROGRAM_CHARS or "\x00" in program:
         return None, "program too long or binary"
     try:
-        return compile(prelude + ("\n" if prelude else "") + program, "<program>", "exec", dont_inherit=True), ""
+        with _QUIET_COMPILE, warnings.catch_warnings():  # a program's invalid escapes are not the caller's warnings
+            warnings.simplefilter("ignore")
+            return compile(prelude + ("\n" if prelude else "") + program, "<program>", "exec", dont_inherit=True), ""
     except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError) as exc:
         return None, f"{type(exc).__name__}: {exc}"[:500]
 
@@ -106,39 +116,90 @@ def normalize_tests(tests):
     return tests
 
 
+def run_judged(code, job: dict, limits: Limits) -> tuple[dict, Child, Child]:
+    """Run ``code`` as a program and a judge child on ``job``: (the judge's report, program, judge).
+
+    The report is one small message, validated here; {"timeout": True} when the judge did not report
+    before the deadline (both children are then killed), {"died": ...} when it died. The caller closes
+    both children.
+    """
+    link_judge, link_program = socket.socketpair()
+    try:
+        program = sandbox().spawn(mode="rpc", limits=limits, link=link_program)
+        try:
+            judge_child = sandbox().spawn(mode="judge", limits=limits, link=link_judge)
+        except BaseException:
+            program.close()
+            raise
+    finally:
+        link_judge.close()
+        link_program.close()
+    deadline = time.monotonic() + limits.timeout + JUDGE_GRACE_S
+    try:
+        judge.wire.send_message(judge_child.channel, {**job, "timeout": limits.timeout,
+                                                      "program": marshal.dumps(code).hex()})
+        report = judge.wire.recv_message(judge_child.channel, deadline, max_size=REPORT_MAX)
+    except TimeoutError:
+        report = {"timeout": True}
+    except (EOFError, OSError, ValueError) as exc:
+        judge_child.wait(time.monotonic() + 2)
+        report = {"died": f"the judge process ended without a verdict ({type(exc).__name__}, "
+                          f"wait status {judge_child.status})"}
+    if report.get("timeout") or report.get("died"):
+        program.kill()
+        judge_child.kill()
+    return report, program, judge_child
+
+
+def _verdict(report: dict) -> tuple[int, int, str | None, bool, bool] | None:
+    """(passed, total, failure, program died, program timed out) from a judge's verdict; None if malformed."""
+    v = report.get("verdict")
+    if type(v) is not dict:
+        return None
+    passed, total, failure, died, timeout = (v.get(k) for k in ("passed", "total", "failure", "died", "timeout"))
+    if type(passed) is not int or type(total) is not int or not 0 <= passed <= total or type(died) is not bool \
+            or type(timeout) is not bool or not (failure is None or type(failure) is str):
+        return None
+    return passed, total, failure, died, timeout
+
+
 def _run_function_tests(code, tests: str, limits: Limits) -> TestResult:
     try:
         prepared = judge.prepare_tests(tests)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         return TestResult(False, 0, 0, "bad_tests", f"the tests do not parse: {exc}")
-    child = sandbox().spawn(code, mode="rpc", limits=limits)
-    deadline = time.monotonic() + limits.timeout
-    session = judge.Session(child.channel, deadline)
+    report, program, judge_child = run_judged(code, judge.job_for(prepared, limits.timeout), limits)
     try:
-        try:
-            hello = judge.zygote.recv_message(child.channel, deadline)
-        except (TimeoutError, EOFError, OSError, ValueError) as exc:
-            child.kill()
-            status = _exit_status(child.status) or ("timeout" if isinstance(exc, TimeoutError) else "runtime_error")
-            return _result(child, 0, 0, status, f"the program did not load: {type(exc).__name__}")
-        if "load_error" in hello:
-            name, text = hello["load_error"]
+        minimum = max(1, prepared.n_asserts)
+        if report.get("timeout") and "load_error" not in report:
+            return _result(program, 0, minimum, "timeout", "the program (or the test code) timed out")
+        if "load_error" in report:
+            name, text = report["load_error"]
+            if report.get("died"):
+                program.kill()
+                return _result(program, 0, 0, _exit_status(program.status) or "runtime_error", f"{name}: {text}")
+            if report.get("timeout"):
+                return _result(program, 0, 0, "timeout", text)
             status = "syntax_error" if name in ("SyntaxError", "IndentationError", "TabError") else _classify_error(name)
-            return _result(child, 0, 0, status, f"{name}: {text}")
-        try:
-            passed, total, failure = judge.run_test_code(session, prepared)
-        except judge.Timeout:
-            child.kill()
-            return _result(child, 0, max(1, prepared.n_asserts), "timeout", "the program timed out")
-        died = bool(failure and "died" in failure)
-        child.kill(wait=died)  # the exit status only matters when the program died
+            return _result(program, 0, 0, status, f"{name}: {text}")
+        if report.get("died"):  # the test code blew up (or up its judge): classified by how the judge ended
+            return _result(program, 0, minimum, _exit_status(judge_child.status) or "runtime_error", report["died"])
+        verdict = _verdict(report)
+        if verdict is None:
+            return _result(program, 0, minimum, "runtime_error", "the judge sent a malformed verdict")
+        passed, total, failure, died, timed_out = verdict
+        if timed_out:
+            program.kill()
+            return _result(program, 0, total, "timeout", "the program timed out")
+        program.kill(wait=died)  # the exit status only matters when the program died
         if passed == total and total > 0 and failure is None:
-            return _result(child, passed, total, "passed", "")
-        status = _exit_status(child.status) if died else None
+            return _result(program, passed, total, "passed", "")
+        status = _exit_status(program.status) if died else None
         status = status or _classify_error(failure or "", "failed")
-        return _result(child, passed, total, status, failure or "")
+        return _result(program, passed, total, status, failure or "")
     finally:
-        child.close()
+        program.close()
+        judge_child.close()
 
 
 def _run_stdio_tests(code, cases: list[dict], limits: Limits) -> TestResult:
@@ -200,7 +261,8 @@ def unit_test_reward(completions, tests, *, partial_credit: bool = False, timeou
                      num_workers: int | None = None, prelude: str = "", **kwargs) -> list[float | None]:
     """1.0 when the program in a completion passes all its ``tests`` (fraction passed with
     ``partial_credit``), else 0.0; ``None`` when a row has no tests. Runs the batch across
-    ``num_workers`` processes (default: all cores), each with its own pre-forked sandbox zygote.
+    ``num_workers`` threads (default: one per core): each only waits on its sandboxed children, so no
+    process pool (and no ``if __name__ == "__main__"`` guard) is needed; one zygote serves them all.
 
     >>> unit_test_reward(["```python\\ndef add(a, b):\\n    return a + b\\n```"], ["assert add(2, 3) == 5"])
     [1.0]
@@ -208,7 +270,11 @@ def unit_test_reward(completions, tests, *, partial_credit: bool = False, timeou
     if len(completions) != len(tests):
         raise ValueError(f"unit_test_reward got {len(completions)} completions but {len(tests)} tests")
     items = [(c, t, partial_credit, timeout, prelude) for c, t in zip(completions, tests)]
-    return parallel_map(_score, items, num_workers=num_workers, chunksize=1)  # programs vary a lot in cost
+    workers = max(1, min(num_workers or default_workers(), len(items)))
+    if workers == 1:
+        return [_score(item) for item in items]
+    with ThreadPoolExecutor(workers, thread_name_prefix="rlvr-code") as pool:
+        return list(pool.map(_score, items))
 
 
 def leetcode_reward(completions, tests, **kwargs) -> list[float | None]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import marshal
 import os
+import queue
 import shutil
 import signal
 import socket
@@ -36,7 +37,7 @@ class Limits:
     timeout: float = 10.0          # wall-clock seconds for the whole run
     memory_mb: int = 1024          # address space
     file_mb: int = 16              # largest file the program may write (its stdout included)
-    processes: int = 32            # RLIMIT_NPROC (per user; effective because root drops to nobody)
+    processes: int = 32            # RLIMIT_NPROC: threads (new processes are denied); per user, and root drops to nobody
     open_files: int = 64
 
     def to_child(self) -> dict:
@@ -78,37 +79,97 @@ class Child:
 
     def close(self) -> None:
         self.kill(wait=False)
-        self.channel.close()
+        if self.channel is not None:
+            self.channel.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-class Sandbox:
-    """Client of this process's zygote. Thread-safe; one program at a time per lock holder."""
+class SandboxUnavailable(RuntimeError):
+    """The kernel cannot give the sandbox's guarantees (and the weak mode was not asked for)."""
 
-    def __init__(self):
+
+WEAK_OPT_OUT = "RLVR_SANDBOX_ALLOW_WEAK"
+
+
+class Sandbox:
+    """Client of this process's zygote; thread-safe (threads may run programs side by side).
+
+    A reader thread takes the zygote's messages: spawn replies and exit reports. ``landlock_abi_cap``
+    makes the zygote act as if the kernel's Landlock were that old (tests of the seccomp walls);
+    ``packages`` are the third-party packages programs may import (default ``zygote.DEFAULT_PACKAGES``,
+    or ``RLVR_SANDBOX_PACKAGES``, comma-separated).
+    """
+
+    def __init__(self, *, landlock_abi_cap: int | None = None, packages: tuple[str, ...] | None = None):
+        self.landlock_abi_cap, self.packages = landlock_abi_cap, packages
         self._proc: subprocess.Popen | None = None
         self._control: socket.socket | None = None
         self._owner = -1
+        self._alive = False
         self._exits: dict[int, int] = {}
         self._ignored: set[int] = set()
-        self._lock = threading.RLock()
-        self.network_isolated = False
+        self._replies: queue.Queue = queue.Queue()
+        self._cond = threading.Condition()
+        self._spawn_lock = threading.Lock()
+        self.info: dict = {}
+
+    @property
+    def network_isolated(self) -> bool:
+        return bool(self.info.get("network_isolated"))
+
+    def _options(self) -> str:
+        packages = self.packages
+        if packages is None:
+            env = os.environ.get("RLVR_SANDBOX_PACKAGES")
+            packages = tuple(p.strip() for p in env.split(",") if p.strip()) if env is not None else zygote.DEFAULT_PACKAGES
+        return json.dumps({"landlock_abi_cap": self.landlock_abi_cap, "packages": list(packages)})
 
     def _start(self) -> None:
         if not sys.platform.startswith("linux"):
-            raise RuntimeError("the code sandbox needs Linux (process groups, rlimits, Landlock, seccomp); "
-                               f"this is {sys.platform}")
+            raise SandboxUnavailable("the code sandbox needs Linux (process groups, rlimits, Landlock, seccomp); "
+                                     f"this is {sys.platform}")
         parent, child = socket.socketpair()
         self._proc = subprocess.Popen(
-            [sys.executable, "-I", str(ZYGOTE), str(child.fileno()), str(os.getpid())],  # it dies with this pid
-            pass_fds=[child.fileno()],
+            [sys.executable, "-I", str(ZYGOTE), str(child.fileno()), str(os.getpid()), self._options()],
+            pass_fds=[child.fileno()],  # it dies with this pid
             env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, stdin=subprocess.DEVNULL, start_new_session=True)
         child.close()
-        self._control = parent
-        self._owner = os.getpid()
-        self._exits = {}
-        hello = zygote.recv_message(parent, time.monotonic() + 60)
-        self.network_isolated = bool(hello.get("network_isolated"))
+        self._control, self._owner = parent, os.getpid()
+        self._exits, self._ignored, self._replies = {}, set(), queue.Queue()
+        self.info = zygote.recv_message(parent, time.monotonic() + 60)
+        self._alive = True
+        threading.Thread(target=self._read, args=(parent,), name="rlvr-sandbox-reader", daemon=True).start()
+
+    def _check_walls(self) -> None:
+        missing = [what for what, ok in (("Landlock (Linux >= 5.13)", self.info.get("landlock_abi", 0) >= 1),
+                                         ("seccomp (x86_64 or aarch64)", self.info.get("seccomp"))) if not ok]
+        if missing and os.environ.get(WEAK_OPT_OUT) != "1":
+            raise SandboxUnavailable(
+                f"the code sandbox cannot hold here: no {' and no '.join(missing)}. Without them a program can read "
+                "any file its user can (answer keys included) and use every system call. Run on a kernel that has "
+                f"them, or set {WEAK_OPT_OUT}=1 to run with what this kernel offers (see docs/rewards.md).")
+
+    def _read(self, control: socket.socket) -> None:
+        """The reader thread: route the zygote's messages until it goes away."""
+        try:
+            while True:
+                msg = zygote.recv_message(control)
+                if "exit" in msg:
+                    with self._cond:
+                        if msg["exit"] in self._ignored:
+                            self._ignored.discard(msg["exit"])
+                        else:
+                            self._exits[msg["exit"]] = msg["status"]
+                        self._cond.notify_all()
+                elif "pid" in msg:
+                    self._replies.put(msg["pid"])
+        except (EOFError, OSError, ValueError):
+            pass
+        with self._cond:
+            if self._control is control:
+                self._alive = False
+            self._cond.notify_all()
+        self._replies.put(None)
 
     @property
     def zygote_pid(self) -> int | None:
@@ -116,66 +177,97 @@ class Sandbox:
         return self._proc.pid if self._proc is not None and self._owner == os.getpid() else None
 
     def _ensure(self) -> None:
-        if self._proc is None or self._owner != os.getpid() or self._proc.poll() is not None:
+        if self._proc is None or self._owner != os.getpid() or not self._alive or self._proc.poll() is not None:
+            if self._proc is not None and self._owner == os.getpid():
+                self._proc.kill()  # a broken conversation: start afresh rather than stay broken
+                self._proc.wait()
+                self._control.close()
             self._start()
+        self._check_walls()  # on every call: a refusal is not forgotten after the first one
 
-    def _read_until(self, key: str, pid: int | None, deadline: float):
-        """Read zygote messages until one with ``key`` (and ``pid``) arrives; exits are recorded."""
-        while True:
-            msg = zygote.recv_message(self._control, deadline)
-            if "exit" in msg:
-                if key == "exit" and msg["exit"] == pid:
-                    return msg["status"]
-                if msg["exit"] in self._ignored:
-                    self._ignored.discard(msg["exit"])
-                else:
-                    self._exits[msg["exit"]] = msg["status"]
-            elif key in msg:
-                return msg[key]
+    def spawn(self, program=None, *, mode: str, stdin: bytes = b"", limits: Limits = Limits(),
+              link: socket.socket | None = None) -> Child:
+        """Start a locked-down child in ``mode`` rpc|stdio|judge.
 
-    def spawn(self, program, *, mode: str, stdin: bytes = b"", limits: Limits = Limits()) -> Child:
-        """Start ``program`` (source, or a code object compiled here) locked down in ``mode`` rpc|stdio."""
+        ``program`` (source, or a code object compiled here) is sent over the child's channel, which the
+        harness keeps; or, with ``link`` (rpc: the judge's socket), the channel is ``link`` and the judge
+        sends the program. A judge gets its channel to the harness and ``link`` to the program.
+        """
         if isinstance(program, str):
             program = compile(program, "<program>", "exec", dont_inherit=True)
-        with self._lock:
-            self._ensure()
-            workdir = tempfile.mkdtemp(prefix="rlvr-sandbox-")
-            os.chmod(workdir, 0o755)
-            in_path, out_path, err_path = (os.path.join(workdir, n) for n in ("stdin", "stdout", "stderr"))
-            Path(in_path).write_bytes(stdin)
-            fds = [os.open(in_path, os.O_RDONLY), os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
-                   os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)]
+        workdir = tempfile.mkdtemp(prefix="rlvr-sandbox-")
+        os.chmod(workdir, 0o755)
+        in_path, out_path, err_path = (os.path.join(workdir, n) for n in ("stdin", "stdout", "stderr"))
+        Path(in_path).write_bytes(stdin)
+        fds = [os.open(in_path, os.O_RDONLY), os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+               os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)]
+        ours = theirs = None
+        if mode == "rpc" and link is not None:
+            fds.append(link.fileno())
+        else:
             ours, theirs = socket.socketpair()
             fds.append(theirs.fileno())
-            request = json.dumps({"mode": mode, "cwd": workdir, "limits": limits.to_child()}).encode()
-            try:
+            if link is not None:
+                fds.append(link.fileno())
+        request = json.dumps({"mode": mode, "cwd": workdir, "limits": limits.to_child()}).encode()
+        try:
+            with self._spawn_lock:
+                self._ensure()
                 self._control.sendall(struct.pack("!I", len(request)))
                 socket.send_fds(self._control, [request], fds)
-                pid = self._read_until("pid", None, time.monotonic() + 30)
-            finally:
-                for fd in fds[:3]:
-                    os.close(fd)
+                try:
+                    pid = self._replies.get(timeout=30)
+                except queue.Empty:
+                    pid = None
+                if pid is None:
+                    self._alive = False
+                    raise RuntimeError("the sandbox zygote did not answer")
+        except BaseException:
+            shutil.rmtree(workdir, ignore_errors=True)
+            if ours is not None:
+                ours.close()
+            raise
+        finally:
+            for fd in fds[:3]:
+                os.close(fd)
+            if theirs is not None:
                 theirs.close()
-            child = Child(self, pid, workdir, ours, out_path, err_path)
+        child = Child(self, pid, workdir, ours, out_path, err_path)
+        if program is not None and ours is not None:
             zygote.send_message(ours, {"code": marshal.dumps(program).hex()})
-            return child
+        return child
+
+    def ensure_started(self) -> None:
+        """Start the zygote now (it starts lazily otherwise); raises SandboxUnavailable where it cannot hold."""
+        with self._spawn_lock:
+            self._ensure()
+
+    def shutdown(self) -> None:
+        """Stop this sandbox's zygote (its programs die with it); a later spawn starts a new one."""
+        with self._spawn_lock:
+            if self._proc is not None and self._owner == os.getpid():
+                self._proc.kill()
+                self._proc.wait()
+                self._control.close()
+            self._proc, self._alive = None, False
 
     def forget(self, pid: int) -> None:
         """The caller will not wait for ``pid``: drop its exit report whenever it arrives."""
-        with self._lock:
+        with self._cond:
             if self._exits.pop(pid, None) is None:
                 self._ignored.add(pid)
 
     def wait_exit(self, pid: int, deadline: float) -> int | None:
-        with self._lock:
-            if pid in self._exits:
-                return self._exits.pop(pid)
-            try:
-                return self._read_until("exit", pid, deadline)
-            except TimeoutError:
-                return None
-            except (EOFError, OSError):
-                return -1
+        """The raw wait status of ``pid``; None at the deadline; -1 if the zygote went away."""
+        with self._cond:
+            while pid not in self._exits:
+                left = deadline - time.monotonic()
+                if not self._alive:
+                    return -1
+                if left <= 0:
+                    return None
+                self._cond.wait(left)
+            return self._exits.pop(pid)
 
 
 _SANDBOX = Sandbox()

@@ -1,25 +1,31 @@
 """The untrusted side of the code sandbox: a pre-forked zygote, the lockdown, the program's runtime.
 
-This file runs as its own interpreter (``python -I zygote.py``) and imports only the standard library,
-so nothing of the caller (tests, expected values, source) is in its memory. The zygote imports what a
-program needs once, then forks one child per program. The child locks itself down *before* any
-untrusted byte runs:
+This file runs as its own interpreter (``python -I zygote.py``) and imports only the standard library
+(and, by path, ``wire.py`` and ``judge.py``), so nothing of the caller (tests, expected values, source) is
+in its memory. The zygote imports what a program needs once, then forks one child per program (and one
+per judge, which runs the test code). The child locks itself down *before* any untrusted byte runs:
 
 1. it is already the leader of a new session and process group (``setsid`` in the zygote child);
-2. rlimits: CPU seconds, address space, processes, file size, open files, no core dumps;
-3. as root: the zygote lives in its own empty network namespace (set up once), and the child drops to
-   ``nobody`` so that the process limit applies and it owns nothing;
-4. ``no_new_privs``, then Landlock (Linux >= 5.13): read only the Python installation and system
-   libraries, execute only the interpreter, read its own empty working directory, create nothing anywhere (no disk bombs, no reading
-   the caller's files or data sets), and (ABI >= 6) signal nothing outside its own domain;
-5. seccomp: no sockets, no new sessions or process groups (so every descendant stays in the group the
-   harness kills), no ptrace / process_vm_* / namespaces / mounts / BPF / io_uring; the 32-bit and x32
-   syscall ABIs kill the process.
+2. rlimits: CPU seconds, address space, threads, file size, open files, no core dumps;
+3. as root: the zygote lives in its own empty network namespace (set up once), and the child becomes
+   ``nobody`` in every uid and gid, so it owns no file (no chmod/utime/setxattr on root's files) and the
+   thread limit applies; its only capability, kept only where the interpreter is not readable by others
+   (``/root/.pyenv``), is CAP_DAC_READ_SEARCH, confined by Landlock; not dumpable;
+4. ``no_new_privs``, then Landlock (Linux >= 5.13): read only the standard library (not its
+   ``site-packages``), the allowed third-party packages and the files the interpreter has mapped; write
+   only ``/dev/null``; create, remove, truncate (ABI >= 3) and execute nothing; and (ABI >= 6) signal
+   nothing outside its own domain;
+5. seccomp, which stands where Landlock is older or absent: no sockets, no new sessions or process
+   groups (every descendant stays in the group the harness kills), no signals except to itself and its
+   group by any route (kill, tgkill, sigqueue, pidfd), no file metadata changes (chmod, chown, utime,
+   xattrs, truncate), no new processes or programs (fork, vfork, non-thread clone, execve: one process, so
+   the memory limit holds for the program as a whole), no ptrace / process_vm_* / namespaces / mounts /
+   BPF / io_uring; the 32-bit and x32 syscall ABIs kill the process.
 
-Then it runs the program. In ``rpc`` mode it serves calls from the judge over a socket: the judge (in the
-harness process) runs the tests and asks for ``lookup`` / ``call`` / ``getattr``; values cross as a
-type-exact canonical encoding of plain builtins, anything else as an opaque handle. In ``stdio`` mode
-the program just runs on the given stdin.
+Then it runs the program. In ``rpc`` mode it serves calls from the judge over a socket: the judge asks for
+``lookup`` / ``call`` / ``getattr`` / ``setattr`` (never a dunder); values cross as a type-exact
+canonical encoding (``wire.py``), anything else as an opaque handle. In ``stdio`` mode the program just
+runs on the given stdin. In ``judge`` mode the child runs ``judge.serve``.
 
 Lifetime: the zygote dies with its caller (the process that started it), however the caller dies. It
 notices at once by a parent-death signal, within a second by polling its parent pid, and on EOF of the
@@ -40,111 +46,33 @@ import resource
 import select
 import signal
 import socket
+import stat
 import struct
 import sys
 
+if __name__ == "__main__":  # the zygote itself: its two sibling modules by path, never the installed package
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import judge
+    import wire
+
+    del sys.path[0]  # programs may not import the harness's modules (Landlock would refuse them anyway)
+else:
+    from rewards.code import wire
+
 NOBODY = 65534
-MAX_MESSAGE = 64 * 1024 * 1024
-
-# ---------------------------------------------------------------- canonical, type-exact encoding
-
-
-def encode(value, handles: dict | None = None, depth: int = 0):
-    """Plain builtins only, by exact type; anything else becomes a handle (or fails to encode)."""
-    if depth > 100:
-        raise ValueError("value nested too deeply")
-    t = type(value)
-    if value is None:
-        return ["n"]
-    if t is bool:
-        return ["b", value]
-    if t is int:
-        return ["i", hex(value)]
-    if t is float:
-        return ["f", value.hex()]
-    if t is complex:
-        return ["c", value.real.hex(), value.imag.hex()]
-    if t is str:
-        return ["s", value]
-    if t is bytes:
-        return ["y", value.hex()]
-    if t is list or t is tuple or t is set or t is frozenset:
-        tag = {list: "l", tuple: "t", set: "e", frozenset: "z"}[t]
-        return [tag, [encode(v, handles, depth + 1) for v in value]]
-    if t is dict:
-        return ["d", [[encode(k, handles, depth + 1), encode(v, handles, depth + 1)] for k, v in value.items()]]
-    if handles is None:
-        raise TypeError(f"cannot send a {t.__name__} across the sandbox boundary")
-    key = len(handles) + 1
-    handles[key] = value
-    return ["h", key]
-
-
-def decode(data, make_handle=None, depth: int = 0):
-    """Rebuild genuine builtins from ``encode``'s output (never unpickles, never calls user code)."""
-    if depth > 100 or not isinstance(data, list) or not data:
-        raise ValueError("malformed value")
-    tag = data[0]
-    if tag == "n":
-        return None
-    if tag == "b":
-        return bool(data[1])
-    if tag == "i":
-        return int(data[1], 16)
-    if tag == "f":
-        return float.fromhex(data[1])
-    if tag == "c":
-        return complex(float.fromhex(data[1]), float.fromhex(data[2]))
-    if tag == "s":
-        return str(data[1])
-    if tag == "y":
-        return bytes.fromhex(data[1])
-    if tag in ("l", "t", "e", "z"):
-        items = [decode(v, make_handle, depth + 1) for v in data[1]]
-        return {"l": list, "t": tuple, "e": set, "z": frozenset}[tag](items)
-    if tag == "d":
-        return {decode(k, make_handle, depth + 1): decode(v, make_handle, depth + 1) for k, v in data[1]}
-    if tag == "h" and make_handle is not None:
-        return make_handle(int(data[1]))
-    raise ValueError(f"malformed value tag {tag!r}")
-
-
-def send_message(sock, obj) -> None:
-    payload = json.dumps(obj).encode()
-    sock.sendall(struct.pack("!I", len(payload)) + payload)
-
-
-def recv_exact(sock, n: int, deadline_s: float | None = None) -> bytes:
-    import time
-
-    chunks, got = [], 0
-    while got < n:
-        if deadline_s is not None:
-            # Past the deadline, still take what has arrived: a reader descheduled between a message's
-            # header and its body would otherwise leave the body to be misread as the next header.
-            left = max(0.0, deadline_s - time.monotonic())
-            if not select.select([sock], [], [], left)[0]:
-                raise TimeoutError
-        chunk = sock.recv(min(n - got, 1 << 20))
-        if not chunk:
-            raise EOFError
-        chunks.append(chunk)
-        got += len(chunk)
-    return b"".join(chunks)
-
-
-def recv_message(sock, deadline_s: float | None = None):
-    (size,) = struct.unpack("!I", recv_exact(sock, 4, deadline_s))
-    if size > MAX_MESSAGE:
-        raise ValueError("message too large")
-    return json.loads(recv_exact(sock, size, deadline_s))
-
+send_message, recv_message, recv_exact = wire.send_message, wire.recv_message, wire.recv_exact
+# Third-party packages a program may import (and so read); everything else outside the standard library is
+# invisible to it: answer keys shipped inside packages included. ``RLVR_SANDBOX_PACKAGES`` overrides.
+DEFAULT_PACKAGES = ("numpy", "sortedcontainers")
 
 # ---------------------------------------------------------------- lockdown
 
 _LIBC = ctypes.CDLL(None, use_errno=True)
 _ARCH = platform.machine()
-_SYSCALLS = {  # name: (x86_64, aarch64)
+_COLUMN = {"x86_64": 0, "aarch64": 1}.get(_ARCH)
+# Denied with EPERM: name -> (x86_64, aarch64); None where the architecture has no such call.
+_SYSCALLS = {
+    # sockets, sessions and groups (every descendant stays in the group the harness kills), other processes
     "socket": (41, 198), "socketpair": (53, 199), "connect": (42, 203), "bind": (49, 200), "listen": (50, 201),
     "accept": (43, 202), "accept4": (288, 242), "setsid": (112, 157), "setpgid": (109, 154), "ptrace": (101, 117),
     "process_vm_readv": (310, 270), "process_vm_writev": (311, 271), "unshare": (272, 97), "setns": (308, 268),
@@ -155,7 +83,20 @@ _SYSCALLS = {  # name: (x86_64, aarch64)
     "open_by_handle_at": (304, 265), "name_to_handle_at": (303, 264), "setuid": (105, 146), "setgid": (106, 144),
     "setreuid": (113, 145), "setresuid": (117, 147), "setfsuid": (122, 151), "setregid": (114, 143),
     "setresgid": (119, 149), "setfsgid": (123, 152), "setgroups": (116, 159), "capset": (126, 91),
+    # signals by other routes than kill/tkill/tgkill (Landlock scopes them only from ABI 6)
+    "rt_sigqueueinfo": (129, 138), "rt_tgsigqueueinfo": (297, 240), "pidfd_send_signal": (424, 424),
+    "pidfd_open": (434, 434),
+    # file metadata: Landlock does not govern it (and truncate only from ABI 3)
+    "chmod": (90, None), "fchmod": (91, 52), "fchmodat": (268, 53), "fchmodat2": (452, 452), "chown": (92, None),
+    "fchown": (93, 55), "lchown": (94, None), "fchownat": (260, 54), "utime": (132, None), "utimes": (235, None),
+    "futimesat": (261, None), "utimensat": (280, 88), "setxattr": (188, 5), "lsetxattr": (189, 6),
+    "fsetxattr": (190, 7), "removexattr": (197, 14), "lremovexattr": (198, 15), "fremovexattr": (199, 16),
+    "setxattrat": (463, 463), "removexattrat": (466, 466), "truncate": (76, 45),
+    # new processes and programs: one process (threads allowed), so the memory limit is the program's
+    "fork": (57, None), "vfork": (58, None), "execve": (59, 221), "execveat": (322, 281),
 }
+_CLONE = (56, 220)            # allowed only with CLONE_THREAD
+_CLONE_THREAD = 0x00010000
 _SIGNALS = {"kill": (62, 129), "tkill": (200, 130), "tgkill": (234, 131)}  # only to itself / its own group
 _CAPSET = (126, 91)
 try:
@@ -163,7 +104,8 @@ try:
         _CAP_LAST = int(_f.read())
 except (OSError, ValueError):
     _CAP_LAST = 63
-_PR_SET_PDEATHSIG, _PR_SET_CHILD_SUBREAPER = 1, 36
+_CAP_DAC_READ_SEARCH = 2
+_PR_SET_PDEATHSIG, _PR_SET_CHILD_SUBREAPER, _PR_SET_DUMPABLE = 1, 36, 4
 _LANDLOCK_CREATE, _LANDLOCK_ADD_RULE, _LANDLOCK_RESTRICT = 444, 445, 446
 _FS_READ = 4 | 8              # READ_FILE | READ_DIR (shared libraries are mapped, not executed)
 _PR_SET_NO_NEW_PRIVS, _PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 38, 22, 2
@@ -173,29 +115,32 @@ def _syscall(nr: int, *args) -> int:
     return _LIBC.syscall(ctypes.c_long(nr), *args)
 
 
-def landlock_ruleset(read_paths: list[str]) -> tuple[int, int]:
-    """Build, once in the zygote, the Landlock ruleset every child enforces: (fd or -1, ABI).
+def landlock_abi(cap: int | None = None) -> int:
+    """The kernel's Landlock ABI version (0: none), at most ``cap`` (tests simulate older kernels)."""
+    abi = max(0, _syscall(_LANDLOCK_CREATE, None, ctypes.c_size_t(0), ctypes.c_uint32(1)))
+    return abi if cap is None or cap < 0 else min(abi, cap)
 
-    Read the Python installation and system libraries, execute only the interpreter itself; read/write
-    /dev/null; read /dev/urandom; nothing else at all (not even the child's own working directory: it needs none).
-    With ABI >= 6 the domain also may not signal processes or reach abstract sockets outside it.
+
+def landlock_ruleset(rules: list[tuple[str, int]], abi: int) -> int:
+    """Build, once in the zygote, the Landlock ruleset every child enforces (its fd, or -1 without Landlock).
+
+    ``rules`` are (path, access) pairs; every other file is out of reach for reading, writing, creating,
+    removing, truncating (ABI >= 3) or executing. With ABI >= 6 the domain also may not signal processes
+    or reach abstract sockets outside it.
     """
-    abi = _syscall(_LANDLOCK_CREATE, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
     if abi < 1:
-        return -1, 0
+        return -1
     handled = (1 << 13) - 1 | (1 << 13 if abi >= 2 else 0) | (1 << 14 if abi >= 3 else 0) | (1 << 15 if abi >= 5 else 0)
-    scoped = 3 if abi >= 6 else 0
-    attr = struct.pack("QQQ", handled, 0, scoped) if abi >= 6 else struct.pack("Q", handled)
+    attr = struct.pack("QQQ", handled, 0, 3) if abi >= 6 else struct.pack("Q", handled)
     buf = ctypes.create_string_buffer(attr, len(attr))
     ruleset = _syscall(_LANDLOCK_CREATE, buf, ctypes.c_size_t(len(attr)), ctypes.c_uint32(0))
     if ruleset < 0:
-        return -1, 0
-
-    def allow(path: str, access: int) -> None:
+        return -1
+    for path, access in rules:
         try:
             fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
         except OSError:
-            return
+            continue
         try:
             if not os.path.isdir(path):
                 access &= 1 | 2 | 4 | (1 << 14)  # file rights only on a file
@@ -203,13 +148,62 @@ def landlock_ruleset(read_paths: list[str]) -> tuple[int, int]:
             _syscall(_LANDLOCK_ADD_RULE, ctypes.c_int(ruleset), ctypes.c_int(1), rule, ctypes.c_uint32(0))
         finally:
             os.close(fd)
+    return ruleset
 
-    for path in read_paths:
-        allow(path, _FS_READ)
-    allow(os.path.realpath(sys.executable), 1 | 4)  # the interpreter is the only program it may execute
-    allow("/dev/null", 2 | 4)
-    allow("/dev/urandom", 4)
-    return ruleset, abi
+
+def readable_paths(packages) -> list[str]:
+    """What running the interpreter and the allowed modules needs to read, and nothing else.
+
+    The standard library entry by entry, leaving out ``site-packages``/``dist-packages`` (a system Python
+    keeps its third-party packages inside the standard library directory); the allowed ``packages`` (and
+    their bundled ``.libs``); every file this process has mapped (the interpreter, its shared libraries,
+    the extension modules preloaded below); time zone data.
+    """
+    import importlib.util
+    import sysconfig
+
+    paths, roots = set(), {sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"]}
+    roots.update(p for p in sys.path if os.path.basename(p) == "lib-dynload")
+    for root in roots:
+        try:
+            paths.update(e.path for e in os.scandir(root) if e.name not in ("site-packages", "dist-packages"))
+        except OSError:
+            pass
+    for name in packages:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        if spec is None:
+            continue
+        for location in spec.submodule_search_locations or [spec.origin]:
+            paths.add(location)
+            paths.add(os.path.join(os.path.dirname(location), f"{name}.libs"))  # auditwheel's bundled libraries
+    with open("/proc/self/maps") as maps:
+        paths.update(line.split(None, 5)[5].strip() for line in maps if len(line.split(None, 5)) == 6
+                     and line.split(None, 5)[5].startswith("/"))
+    paths.update({"/usr/share/zoneinfo", "/etc/localtime", os.path.realpath(sys.executable)})
+    return sorted(p for p in paths if os.path.exists(p))
+
+
+def others_can_read(paths: list[str]) -> bool:
+    """Whether a user that owns nothing can read all of ``paths`` (every ancestor searchable by others)."""
+    seen = set()
+    for path in paths:
+        parts = os.path.realpath(path).split(os.sep)
+        for k in range(2, len(parts) + 1):
+            prefix = os.sep.join(parts[:k]) or os.sep
+            if prefix in seen:
+                continue
+            seen.add(prefix)
+            try:
+                mode = os.stat(prefix).st_mode
+            except OSError:
+                continue
+            need = (stat.S_IXOTH | (stat.S_IROTH if k == len(parts) else 0)) if stat.S_ISDIR(mode) else stat.S_IROTH
+            if mode & need != need:
+                return False
+    return True
 
 
 def landlock(ruleset: int) -> None:
@@ -219,18 +213,21 @@ def landlock(ruleset: int) -> None:
 
 def seccomp_program() -> list[tuple] | None:
     """The syscall filter, built once in the zygote; ``seccomp`` appends the per-child signal rules."""
-    column = {"x86_64": 0, "aarch64": 1}.get(_ARCH)
-    if column is None:
+    if _COLUMN is None:
         return None
-    arch = (0xC000003E, 0xC00000B7)[column]
-    ld, jeq, ret = 0x20, 0x15, 0x06
+    arch = (0xC000003E, 0xC00000B7)[_COLUMN]
+    ld, jeq, jset, ret = 0x20, 0x15, 0x45, 0x06
     kill, eperm, enosys = 0x80000000, 0x00050000 | 1, 0x00050000 | 38
     prog = [(ld, 0, 0, 4), (jeq, 1, 0, arch), (ret, 0, 0, kill), (ld, 0, 0, 0)]
-    if column == 0:  # x32 syscalls carry bit 30
+    if _COLUMN == 0:  # x32 syscalls carry bit 30
         prog += [(0x35, 0, 1, 0x40000000), (ret, 0, 0, kill)]  # JGE
     for nums in _SYSCALLS.values():
-        prog += [(jeq, 0, 1, nums[column]), (ret, 0, 0, eperm)]
+        if nums[_COLUMN] is not None:
+            prog += [(jeq, 0, 1, nums[_COLUMN]), (ret, 0, 0, eperm)]
     prog += [(jeq, 0, 1, 435), (ret, 0, 0, enosys)]  # clone3 -> ENOSYS: libc falls back to clone
+    # clone: a thread (CLONE_THREAD in the low word of arg0) or nothing; A is reloaded for the rules after.
+    prog += [(jeq, 0, 4, _CLONE[_COLUMN]), (ld, 0, 0, 16), (jset, 1, 0, _CLONE_THREAD), (ret, 0, 0, eperm),
+             (ld, 0, 0, 0)]
     return prog
 
 
@@ -238,13 +235,12 @@ def seccomp(base: list[tuple] | None) -> bool:
     """Install the filter: the zygote's program plus signal rules naming this process."""
     if base is None:
         return False
-    column = {"x86_64": 0, "aarch64": 1}[_ARCH]
     ld, jeq, ret = 0x20, 0x15, 0x06
     allow, eperm = 0x7FFF0000, 0x00050000 | 1
     me = os.getpid()
     prog = list(base)
     for nums in _SIGNALS.values():  # arg0 must be this process, 0 (its group) or -pgid (= -pid)
-        prog += [(jeq, 0, 6, nums[column]), (ld, 0, 0, 16), (jeq, 3, 0, me), (jeq, 2, 0, 0),
+        prog += [(jeq, 0, 6, nums[_COLUMN]), (ld, 0, 0, 16), (jeq, 3, 0, me), (jeq, 2, 0, 0),
                  (jeq, 1, 0, (-me) & 0xFFFFFFFF), (ret, 0, 0, eperm), (ret, 0, 0, allow)]
     prog += [(ret, 0, 0, allow)]
     raw = b"".join(struct.pack("HBBI", *ins) for ins in prog)
@@ -257,31 +253,35 @@ def seccomp(base: list[tuple] | None) -> bool:
     return True
 
 
-def drop_root() -> None:
-    """Give up root without losing read access to a Python installed under /root.
-
-    The real uid becomes ``nobody`` (so RLIMIT_NPROC counts and applies: it never does for real uid 0),
-    the effective uid stays 0 for file ownership checks, and every capability is dropped for good
-    (bounding set, ambient set, securebits locked, then capset to nothing). seccomp later denies every
-    set*id/capset call, so the real uid cannot be switched back. Writes and reads outside the Python
-    installation are stopped by Landlock, signals to other processes by seccomp.
-    """
-    if _LIBC.prctl(28, ctypes.c_ulong(1 | 2 | 4 | 8 | 32), 0, 0, 0) != 0:  # SECBIT_NOROOT|NO_SETUID_FIXUP (+locks), KEEP_CAPS_LOCKED
-        raise OSError(ctypes.get_errno(), "securebits failed")
-    for cap in range(_CAP_LAST + 1):
-        _LIBC.prctl(24, ctypes.c_ulong(cap), 0, 0, 0)  # PR_CAPBSET_DROP (EINVAL past the last cap)
-    _LIBC.prctl(47, ctypes.c_ulong(4), 0, 0, 0)  # PR_CAP_AMBIENT_CLEAR_ALL
-    os.setgroups([])
-    os.setresgid(NOBODY, NOBODY, NOBODY)
-    os.setresuid(NOBODY, 0, NOBODY)
-    column = {"x86_64": 0, "aarch64": 1}.get(_ARCH, 0)
+def _capset(effective: int) -> None:
     header = ctypes.create_string_buffer(struct.pack("Ii", 0x20080522, 0), 8)
-    data = ctypes.create_string_buffer(bytes(24), 24)
-    if _syscall(_CAPSET[column], header, data) != 0:
+    data = ctypes.create_string_buffer(struct.pack("IIIIII", effective, effective, 0, 0, 0, 0), 24)
+    if _syscall(_CAPSET[_COLUMN or 0], header, data) != 0:
         raise OSError(ctypes.get_errno(), "capset failed")
 
 
-def lock_down(limits: dict, cwd: str, ruleset: int, filter_program) -> None:
+def drop_root(keep_read_search: bool) -> None:
+    """Become ``nobody`` for good: every uid and gid, no supplementary groups, no capabilities.
+
+    Owning nothing is what stops chmod/utime/setxattr on root's files (Landlock does not govern them;
+    seccomp denies them too). The one exception: ``keep_read_search`` keeps CAP_DAC_READ_SEARCH when the
+    interpreter lies where others may not read it (``/root/.pyenv``); it only bypasses read permission, and
+    Landlock (required for it) still confines reading to the interpreter's own files.
+    """
+    if _LIBC.prctl(28, ctypes.c_ulong(1 | 2 | 4 | 8 | 32), 0, 0, 0) != 0:  # SECBIT_NOROOT|NO_SETUID_FIXUP (+locks), KEEP_CAPS_LOCKED
+        raise OSError(ctypes.get_errno(), "securebits failed")
+    kept = 1 << _CAP_DAC_READ_SEARCH if keep_read_search else 0
+    for cap in range(_CAP_LAST + 1):
+        if not kept >> cap & 1:
+            _LIBC.prctl(24, ctypes.c_ulong(cap), 0, 0, 0)  # PR_CAPBSET_DROP
+    _LIBC.prctl(47, ctypes.c_ulong(4), 0, 0, 0)  # PR_CAP_AMBIENT_CLEAR_ALL
+    os.setgroups([])
+    os.setresgid(NOBODY, NOBODY, NOBODY)
+    os.setresuid(NOBODY, NOBODY, NOBODY)  # NO_SETUID_FIXUP: the capabilities survive until capset below
+    _capset(kept)
+
+
+def lock_down(limits: dict, cwd: str, ruleset: int, filter_program, keep_read_search: bool) -> None:
     os.chdir(cwd)
     cpu = int(limits["cpu_s"])
     for res, value in ((resource.RLIMIT_CPU, (cpu, cpu + 1)), (resource.RLIMIT_AS, limits["memory_bytes"]),
@@ -290,11 +290,13 @@ def lock_down(limits: dict, cwd: str, ruleset: int, filter_program) -> None:
         pair = value if isinstance(value, tuple) else (value, value)
         resource.setrlimit(res, pair)
     if os.getuid() == 0:
-        drop_root()
+        drop_root(keep_read_search and ruleset >= 0)
     else:  # e.g. capabilities held inside the zygote's own user namespace: give them up too
-        column = {"x86_64": 0, "aarch64": 1}.get(_ARCH, 0)
-        header = ctypes.create_string_buffer(struct.pack("Ii", 0x20080522, 0), 8)
-        _syscall(_CAPSET[column], header, ctypes.create_string_buffer(bytes(24), 24))
+        try:
+            _capset(0)
+        except OSError:
+            pass
+    _LIBC.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)  # /proc/<pid>/mem and friends belong to root, not to the program
     if _LIBC.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "no_new_privs failed")
     landlock(ruleset)
@@ -313,8 +315,15 @@ def isolate_network() -> bool:
 
 
 def serve_rpc(program, channel) -> None:
+    """Run the program, then answer the judge's lookup / getattr / setattr / call requests."""
     namespace = {"__name__": "solution", "__builtins__": __builtins__}
     handles: dict = {}
+
+    def foreign(value):  # not a plain value: it stays here, the judge gets a key
+        key = len(handles) + 1
+        handles[key] = value
+        return ["h", key]
+
     try:
         exec(program, namespace)
     except BaseException as exc:  # noqa: BLE001 - report it, the judge decides
@@ -324,7 +333,7 @@ def serve_rpc(program, channel) -> None:
     while True:
         try:
             request = recv_message(channel)
-        except (EOFError, OSError):
+        except (EOFError, OSError, ValueError):
             return
         try:
             op = request["op"]
@@ -332,38 +341,54 @@ def serve_rpc(program, channel) -> None:
                 result = namespace[request["name"]]
             else:
                 target = handles[request["handle"]]
+                name = request.get("name", "")
+                if name.startswith("__") and name.endswith("__"):
+                    raise AttributeError(name)
                 if op == "getattr":
-                    result = getattr(target, request["name"])
+                    result = getattr(target, name)
+                elif op == "setattr":
+                    result = setattr(target, name, wire.decode(request["value"], handles.__getitem__))
                 else:
-                    args = [decode(a, handles.__getitem__) for a in request["args"]]
-                    kwargs = {k: decode(v, handles.__getitem__) for k, v in request["kwargs"].items()}
+                    args = [wire.decode(a, handles.__getitem__) for a in request["args"]]
+                    kwargs = {k: wire.decode(v, handles.__getitem__) for k, v in request["kwargs"].items()}
                     result = target(*args, **kwargs)
-            send_message(channel, {"ok": encode(result, handles)})
+            send_message(channel, {"ok": wire.encode(result, foreign)})
         except BaseException as exc:  # noqa: BLE001
             send_message(channel, {"error": [type(exc).__name__, str(exc)[:500]]})
 
 
-def child_main(request: dict, fds: list[int], ruleset: int, filter_program, zygote_pid: int) -> None:
-    stdin_fd, stdout_fd, stderr_fd, channel_fd = fds
-    for src, dst in ((stdin_fd, 0), (stdout_fd, 1), (stderr_fd, 2)):
-        os.dup2(src, dst)
-    channel_fd = os.dup2(channel_fd, 3) if channel_fd != 3 else 3
-    if ruleset >= 0:  # the zygote parked it at a high number, above every fd used here
-        os.closerange(4, ruleset)
-        os.closerange(ruleset + 1, 1 << 16)
+class Walls:
+    """What every child is locked down with, prepared once in the zygote."""
+
+    def __init__(self, ruleset: int, filter_program, keep_read_search: bool):
+        self.ruleset, self.filter_program, self.keep_read_search = ruleset, filter_program, keep_read_search
+
+
+def child_main(request: dict, fds: list[int], walls: Walls, zygote_pid: int) -> None:
+    """stdin, stdout, stderr become 0-2 and the channels 3 (and 4 for the judge); nothing else stays open."""
+    staged = [os.dup(fd) for fd in fds]  # out of the way first: a target number may be one of the sources
+    for k, fd in enumerate(staged):
+        os.dup2(fd, k)
+    top = len(fds)
+    if walls.ruleset >= 0:  # the zygote parked it at a high number, above every fd used here
+        os.closerange(top, walls.ruleset)
+        os.closerange(walls.ruleset + 1, 1 << 16)
     else:
-        os.closerange(4, 1 << 16)
+        os.closerange(top, 1 << 16)
     channel = socket.socket(fileno=3)
-    lock_down(request["limits"], request["cwd"], ruleset, filter_program)
+    lock_down(request["limits"], request["cwd"], walls.ruleset, walls.filter_program, walls.keep_read_search)
     # After lock_down: a change of credentials clears the parent-death signal.
     _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != zygote_pid:  # the zygote died before the line above
         os._exit(1)
-    if ruleset >= 0:
-        os.close(ruleset)
+    if walls.ruleset >= 0:
+        os.close(walls.ruleset)
     sys.stdin = open(0, closefd=False)  # noqa: SIM115
     sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
     sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
+    if request["mode"] == "judge":
+        judge.serve(channel, socket.socket(fileno=4))
+        return
     import marshal
 
     # The harness compiled the program (its own, private pages): unmarshalling allocates far less here,
@@ -378,12 +403,42 @@ def child_main(request: dict, fds: list[int], ruleset: int, filter_program, zygo
     sys.stdout.flush()
 
 
-def zygote_main() -> None:
-    # What programs commonly import, loaded once so that each child starts warm.
-    import bisect  # noqa: E401,F401
-    import sysconfig
+_NOT_PRELOADED = {"readline", "_curses", "_curses_panel", "_tkinter"}  # touch the terminal or a display
 
+
+def preload(packages) -> None:
+    """Import what programs commonly use, every standard extension module and the allowed packages, once:
+    each child starts warm, and the shared libraries they need are mapped here, which is what Landlock
+    then allows (numpy's ``libstdc++``, say)."""
+    import importlib
+
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"  # no BLAS threads in the zygote (it forks) nor in a program (one core each)
+
+    for path in sys.path:
+        if os.path.basename(path) == "lib-dynload":
+            for entry in sorted(os.listdir(path)):
+                name = entry.split(".")[0]
+                if name not in _NOT_PRELOADED and not name.startswith(("_test", "xx", "_xx", "_ctypes_test")):
+                    try:
+                        importlib.import_module(name)
+                    except Exception:  # noqa: BLE001 - a module whose library is missing is simply not offered
+                        pass
+    import bisect  # noqa: E401,F401
+    import importlib.machinery
+
+    for name in packages:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - not installed: not offered
+            pass
+
+    importlib.machinery.PathFinder.find_spec("rlvr-fill-every-path-cache")  # listed now: children may not list
+
+
+def zygote_main() -> None:
     caller = int(sys.argv[2])
+    options = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}
     network_isolated = isolate_network()
     # The parent-death signal only wakes the loop, which checks the parent pid: it is also sent when the
     # caller's *thread* that started us exits, while the caller lives on.
@@ -392,32 +447,35 @@ def zygote_main() -> None:
     _LIBC.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)  # programs' orphans stay ours to kill
     if os.getppid() != caller:  # the caller died before the parent-death signal was armed
         return
-    paths = sysconfig.get_paths()
-    read_paths = sorted({sys.prefix, sys.base_prefix, paths["stdlib"], paths["platstdlib"], paths["purelib"],
-                         paths["platlib"], "/usr/lib", "/usr/lib64", "/lib", "/lib64", "/usr/local/lib",
-                         os.path.dirname(os.path.realpath(sys.executable))})
-    ruleset, abi = landlock_ruleset(read_paths)
-    if ruleset >= 0:  # park it where the children's fd shuffling (0-3) cannot clobber it
+    packages = options.get("packages", DEFAULT_PACKAGES)
+    preload(packages)
+    paths = readable_paths(packages)
+    abi = landlock_abi(options.get("landlock_abi_cap"))
+    rules = [(p, _FS_READ) for p in paths] + [("/dev/null", 2 | 4), ("/dev/urandom", 4)]
+    ruleset = landlock_ruleset(rules, abi)
+    if ruleset >= 0:  # park it where the children's fd shuffling (0-4) cannot clobber it
         import fcntl
 
         parked = fcntl.fcntl(ruleset, fcntl.F_DUPFD_CLOEXEC, 512)
         os.close(ruleset)
         ruleset = parked
     filter_program = seccomp_program()
+    walls = Walls(ruleset, filter_program, keep_read_search=not others_can_read(paths))
     import gc
 
     gc.collect()
     gc.freeze()  # the children's collector never walks (and so never copies) the zygote's objects
     control = socket.socket(fileno=int(sys.argv[1]))
     try:
-        send_message(control, {"ready": True, "network_isolated": network_isolated, "landlock_abi": abi,
-                               "seccomp": filter_program is not None, "root": os.getuid() == 0})
-        serve(control, caller, ruleset, filter_program)
+        send_message(control, {"ready": True, "network_isolated": network_isolated,
+                               "landlock_abi": abi if ruleset >= 0 else 0, "seccomp": filter_program is not None,
+                               "root": os.getuid() == 0, "read_search": walls.keep_read_search})
+        serve(control, caller, walls)
     finally:
         kill_children()
 
 
-def serve(control: socket.socket, caller: int, ruleset: int, filter_program) -> None:
+def serve(control: socket.socket, caller: int, walls: Walls) -> None:
     """Fork a program per request and report the programs' exits, for as long as the caller lives."""
     programs: set[int] = set()  # forked, not yet reaped (adopted orphans are reaped without a report)
     wake_r, wake_w = os.pipe()  # signals wake the loop at once, so exits are reported without polling
@@ -449,18 +507,18 @@ def serve(control: socket.socket, caller: int, ruleset: int, filter_program) -> 
         except (EOFError, OSError):
             return  # the harness is gone
         (size,) = struct.unpack("!I", header)
-        payload, fds, _, _ = socket.recv_fds(control, size, 4)
+        payload, fds, _, _ = socket.recv_fds(control, size, 8)
         request = json.loads(payload)
         pid = os.fork()
         if pid == 0:
-            run_child(request, fds, ruleset, filter_program, control, (wake_r, wake_w))
+            run_child(request, fds, walls, control, (wake_r, wake_w))
         programs.add(pid)
         for fd in fds:
             os.close(fd)
         send_message(control, {"pid": pid})
 
 
-def run_child(request: dict, fds: list[int], ruleset: int, filter_program, control, wake: tuple) -> None:
+def run_child(request: dict, fds: list[int], walls: Walls, control, wake: tuple) -> None:
     """In the forked child: become a session, run the program, never return into the zygote's code."""
     code = 0
     try:
@@ -472,7 +530,7 @@ def run_child(request: dict, fds: list[int], ruleset: int, filter_program, contr
         for fd in wake:
             os.close(fd)
         os.setsid()
-        child_main(request, fds, ruleset, filter_program, zygote_pid)
+        child_main(request, fds, walls, zygote_pid)
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
     except BaseException as exc:  # noqa: BLE001 - reported on the captured stderr

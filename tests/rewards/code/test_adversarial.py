@@ -7,7 +7,9 @@ be scored as passing anyway.
 
 import os
 import socket
+import tempfile
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -139,3 +141,100 @@ def test_bomb_statuses(clean_after):
     assert run_tests(FUNCTION_ATTACKS["memory_bomb"], TESTS, timeout=3).status == "memory"
     assert run_tests(STDIO_ATTACKS["output_flood_stdio"], STDIO, timeout=5).status == "output_limit"
     assert os.getuid() != 0 or run_tests("import os\nprint(os.getresuid()[0])", [{"input": "", "output": "65534"}]).passed
+
+
+# ---------------------------------------------------------------- issue 11: others' attack classes
+# The catalogue (attacks.py) runs against the kernel's own walls and against a sandbox that believes the
+# kernel's Landlock is older: ABI 1 (truncate not governed) and ABI 5 (signals not scoped), where seccomp
+# must stand alone. As root, the victims include files and processes of ``nobody``, the program's own user,
+# so that only Landlock and seccomp (not file ownership) stand in the way.
+
+ROWS = {}
+
+
+def _cases():
+    from tests.rewards.code import attacks
+
+    cases = [pytest.param(f"{group}:{name}", None, id=f"{group}:{name}") for group, table in (
+        ("fooling", attacks.FOOLING), ("tests", attacks.HOSTILE_TESTS), ("cost", attacks.COSTLY_REPLIES),
+        ("compatible", attacks.COMPATIBLE)) for name in table]
+    for cap in (None, 1, 5):  # the walls also where Landlock is older: truncate (ABI < 3), signals (ABI < 6)
+        cases += [pytest.param(f"walls:{name}", cap, id=f"walls:{name}-landlock-{cap or 'kernel'}")
+                  for name in ("host_damage", "answer_keys", "one_process")]
+    return cases
+
+
+@pytest.mark.parametrize("case,cap", _cases())
+def test_others_attack_classes(case, cap, clean_after, monkeypatch):
+    from rewards.code import sandbox as sandbox_module
+    from tests.rewards.code import attacks
+
+    capped = None
+    if cap is not None:
+        capped = sandbox_module.Sandbox(landlock_abi_cap=cap)
+        monkeypatch.setattr(sandbox_module, "_SANDBOX", capped)
+    try:
+        if cap not in ROWS:
+            ROWS[cap] = {name: (ok, detail) for name, ok, detail in attacks.run_catalogue(walls_only=cap is not None)}
+        ok, detail = ROWS[cap][case]
+    finally:
+        if capped is not None:
+            capped.shutdown()
+            monkeypatch.undo()
+    assert ok, detail
+
+
+def test_the_sandbox_runs_as_nobody_in_every_id_when_root(clean_after):
+    if os.getuid() != 0:
+        pytest.skip("as a non-root user the program keeps that user's ids, which own no root file")
+    program = "import os\nprint(os.getresuid(), os.getresgid(), os.getgroups())"
+    result = run_tests(program, [{"input": "", "output": "(65534, 65534, 65534) (65534, 65534, 65534) []"}])
+    assert result.passed, result.stdout
+
+
+def test_a_kernel_without_landlock_is_refused_unless_asked_for(clean_after, monkeypatch):
+    from rewards.code import sandbox as sandbox_module
+
+    capped = sandbox_module.Sandbox(landlock_abi_cap=0)
+    monkeypatch.setattr(sandbox_module, "_SANDBOX", capped)
+    try:
+        monkeypatch.delenv(sandbox_module.WEAK_OPT_OUT, raising=False)
+        for _ in range(2):  # every call, not only the first
+            with pytest.raises(sandbox_module.SandboxUnavailable, match="RLVR_SANDBOX_ALLOW_WEAK=1"):
+                run_tests(WRONG, TESTS)
+        monkeypatch.setenv(sandbox_module.WEAK_OPT_OUT, "1")
+        assert run_tests("def add(a, b):\n    return a + b\n", TESTS).passed  # weak, but it runs
+        assert not run_tests(WRONG, TESTS).passed
+    finally:
+        capped.shutdown()
+
+
+def test_the_catalogue_as_a_non_root_user(tmp_path):
+    """The same catalogue, run by an unprivileged user with the system's Python, where the program keeps the
+    caller's uid: it owns the victim files and may signal the victim processes but for Landlock and seccomp."""
+    import json
+    import shutil
+    import subprocess
+
+    if os.getuid() != 0:
+        pytest.skip("the suite itself runs as a non-root user: the catalogue above is that run")
+    python, setpriv = "/usr/bin/python3", shutil.which("setpriv")
+    if not os.path.exists(python) or setpriv is None:
+        pytest.skip("needs the system's /usr/bin/python3 and setpriv to run as nobody")
+    root = Path(__file__).resolve().parents[3]
+    work = Path(tempfile.mkdtemp(prefix="rlvr-nonroot-", dir="/tmp"))  # not the private TMPDIR (0700)
+    try:
+        shutil.copytree(root / "rewards", work / "rewards", ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copy(root / "tests/rewards/code/attacks.py", work / "attacks.py")
+        for path in [work, *work.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        proc = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", python, "-I", "-c",
+                               f"import sys; sys.path[:0] = [{str(work)!r}]; import runpy; "
+                               f"runpy.run_path({str(work / 'attacks.py')!r}, run_name='__main__')"],
+                              cwd=work, capture_output=True, text=True, timeout=600, env={"PATH": "/usr/bin:/bin"})
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        rows = json.loads(proc.stdout.strip().splitlines()[-1])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    assert len(rows) > 30
+    assert [(name, detail) for name, ok, detail in rows if not ok] == []

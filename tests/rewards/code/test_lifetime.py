@@ -13,15 +13,15 @@ import pytest
 from tests.conftest import ZYGOTE, descendants, process_table
 
 ROOT = Path(__file__).resolve().parents[3]
-# Sleeps for an hour without using CPU (so no CPU limit ends it), and so does a child it forks.
-SLEEPER = "import os, time\nos.fork()\ntime.sleep(3600)\n"
+# Sleeps for an hour without using CPU (so no CPU limit ends it), and so does a thread it starts (new
+# processes are denied: the sandbox is one process).
+SLEEPER = "import threading, time\nthreading.Thread(target=time.sleep, args=(3600,)).start()\ntime.sleep(3600)\n"
 CASES = [{"input": "", "output": "done"}]
 CALLERS = {  # each blocks while its programs sleep; and the (zygotes, programs) it will have
     "in_process": ("from rewards.code import run_tests\n"
-                   f"run_tests({SLEEPER!r}, {CASES!r}, timeout=600)\n", (1, 2)),
-    "process_pool": ("from rewards.code import unit_test_reward\n"
-                     f"unit_test_reward([{SLEEPER!r}] * 2, [{CASES!r}] * 2, num_workers=2, timeout=600)\n",
-                     (2, 4)),
+                   f"run_tests({SLEEPER!r}, {CASES!r}, timeout=600)\n", (1, 1)),
+    "threads": ("from rewards.code import unit_test_reward\n"
+                f"unit_test_reward([{SLEEPER!r}] * 2, [{CASES!r}] * 2, num_workers=2, timeout=600)\n", (1, 2)),
 }
 
 
