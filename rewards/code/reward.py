@@ -7,7 +7,6 @@ import marshal
 import os
 import re
 import signal
-import socket
 import textwrap
 import threading
 import time
@@ -123,17 +122,7 @@ def run_judged(code, job: dict, limits: Limits) -> tuple[dict, Child, Child]:
     before the deadline (both children are then killed), {"died": ...} when it died. The caller closes
     both children.
     """
-    link_judge, link_program = socket.socketpair()
-    try:
-        program = sandbox().spawn(mode="rpc", limits=limits, link=link_program)
-        try:
-            judge_child = sandbox().spawn(mode="judge", limits=limits, link=link_judge)
-        except BaseException:
-            program.close()
-            raise
-    finally:
-        link_judge.close()
-        link_program.close()
+    program, judge_child = sandbox().spawn_judged(limits)
     deadline = time.monotonic() + limits.timeout + JUDGE_GRACE_S
     try:
         judge.wire.send_message(judge_child.channel, {**job, "timeout": limits.timeout,

@@ -1,11 +1,12 @@
 """The trusted side of the sandbox: start the zygote, spawn locked-down children, collect and kill them.
 
 One zygote per harness process, started lazily (``python -I zygote.py``: isolated mode, no environment,
-no user site). A spawned child gets a private temporary working directory, stdin from a file, stdout and
-stderr to files capped by the file-size limit, and a socket to the judge. Everything the child does is
-bounded: when the harness is done (or the deadline passes) the child's whole process group is
-SIGKILLed (its descendants cannot leave the group: ``setsid``/``setpgid`` are denied), and the directory
-is removed. The zygote and its children die with the harness process, however it dies (see zygote.py).
+no user site). A program gets stdin, stdout and stderr as memory files (stdout and stderr capped by the
+file-size limit) and a socket: to the harness (``spawn``), or to its judge (``spawn_judged``, which forks
+the program and the judge that runs its tests together). Everything a child does is bounded: when the
+harness is done (or the deadline passes) the child's whole process group is SIGKILLed (it cannot start
+processes, and ``setsid``/``setpgid`` are denied). The zygote and its children die with the harness
+process, however it dies (see zygote.py).
 """
 
 from __future__ import annotations
@@ -14,13 +15,11 @@ import json
 import marshal
 import os
 import queue
-import shutil
 import signal
 import socket
 import struct
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -46,11 +45,11 @@ class Limits:
 
 
 class Child:
-    """A running sandboxed program: its judge socket, output files and exit status."""
+    """A running sandboxed process: its channel (if the harness holds one), its output and exit status."""
 
-    def __init__(self, sandbox: Sandbox, pid: int, workdir: str, channel: socket.socket, out_path: str, err_path: str):
-        self.sandbox, self.pid, self.workdir, self.channel = sandbox, pid, workdir, channel
-        self.out_path, self.err_path = out_path, err_path
+    def __init__(self, sandbox: Sandbox, pid: int, channel: socket.socket | None, out_fd: int = -1, err_fd: int = -1):
+        self.sandbox, self.pid, self.channel = sandbox, pid, channel
+        self.out_fd, self.err_fd = out_fd, err_fd  # memory files: no directory to create or clean up
         self.status: int | None = None
 
     def wait(self, deadline: float) -> int | None:
@@ -68,20 +67,34 @@ class Child:
             self.status = self.sandbox.wait_exit(self.pid, time.monotonic() + 5)
         elif self.status is None:
             self.sandbox.forget(self.pid)
+            self.status = -1
 
     def read_output(self, which: str = "out", limit: int | None = OUTPUT_CAP) -> bytes:
-        path = self.out_path if which == "out" else self.err_path
+        fd = self.out_fd if which == "out" else self.err_fd
+        if fd < 0:
+            return b""
         try:
-            with open(path, "rb") as f:
-                return f.read() if limit is None else f.read(limit)
+            return os.pread(fd, limit if limit is not None else os.fstat(fd).st_size, 0)
         except OSError:
             return b""
 
     def close(self) -> None:
-        self.kill(wait=False)
+        if self.status is None:
+            self.kill(wait=False)
         if self.channel is not None:
             self.channel.close()
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        for fd in (self.out_fd, self.err_fd):
+            if fd >= 0:
+                os.close(fd)
+        self.out_fd = self.err_fd = -1
+
+
+def _memfd(name: str, content: bytes = b"") -> int:
+    fd = os.memfd_create(f"rlvr-{name}", os.MFD_CLOEXEC)
+    if content:
+        os.write(fd, content)
+        os.lseek(fd, 0, os.SEEK_SET)  # the child shares this offset
+    return fd
 
 
 class SandboxUnavailable(RuntimeError):
@@ -161,8 +174,8 @@ class Sandbox:
                         else:
                             self._exits[msg["exit"]] = msg["status"]
                         self._cond.notify_all()
-                elif "pid" in msg:
-                    self._replies.put(msg["pid"])
+                elif "pids" in msg:
+                    self._replies.put(msg["pids"])
         except (EOFError, OSError, ValueError):
             pass
         with self._cond:
@@ -185,57 +198,60 @@ class Sandbox:
             self._start()
         self._check_walls()  # on every call: a refusal is not forgotten after the first one
 
-    def spawn(self, program=None, *, mode: str, stdin: bytes = b"", limits: Limits = Limits(),
-              link: socket.socket | None = None) -> Child:
-        """Start a locked-down child in ``mode`` rpc|stdio|judge.
+    def _request(self, request: dict, fds: list[int]) -> list[int]:
+        """Ask the zygote to fork for ``request`` with ``fds``; the pids it forked."""
+        payload = json.dumps(request).encode()
+        with self._spawn_lock:
+            self._ensure()
+            self._control.sendall(struct.pack("!I", len(payload)))
+            socket.send_fds(self._control, [payload], fds)
+            try:
+                pids = self._replies.get(timeout=30)
+            except queue.Empty:
+                pids = None
+            if pids is None:
+                self._alive = False
+                raise RuntimeError("the sandbox zygote did not answer")
+            return pids
 
-        ``program`` (source, or a code object compiled here) is sent over the child's channel, which the
-        harness keeps; or, with ``link`` (rpc: the judge's socket), the channel is ``link`` and the judge
-        sends the program. A judge gets its channel to the harness and ``link`` to the program.
-        """
+    def spawn(self, program, *, mode: str, stdin: bytes = b"", limits: Limits = Limits()) -> Child:
+        """Start ``program`` (source, or a code object compiled here) locked down in ``mode`` rpc|stdio;
+        the harness keeps the other end of its channel."""
         if isinstance(program, str):
             program = compile(program, "<program>", "exec", dont_inherit=True)
-        workdir = tempfile.mkdtemp(prefix="rlvr-sandbox-")
-        os.chmod(workdir, 0o755)
-        in_path, out_path, err_path = (os.path.join(workdir, n) for n in ("stdin", "stdout", "stderr"))
-        Path(in_path).write_bytes(stdin)
-        fds = [os.open(in_path, os.O_RDONLY), os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
-               os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)]
-        ours = theirs = None
-        if mode == "rpc" and link is not None:
-            fds.append(link.fileno())
-        else:
-            ours, theirs = socket.socketpair()
-            fds.append(theirs.fileno())
-            if link is not None:
-                fds.append(link.fileno())
-        request = json.dumps({"mode": mode, "cwd": workdir, "limits": limits.to_child()}).encode()
+        ours, theirs = socket.socketpair()
+        fds = [_memfd("stdin", stdin), _memfd("stdout"), _memfd("stderr")]
         try:
-            with self._spawn_lock:
-                self._ensure()
-                self._control.sendall(struct.pack("!I", len(request)))
-                socket.send_fds(self._control, [request], fds)
-                try:
-                    pid = self._replies.get(timeout=30)
-                except queue.Empty:
-                    pid = None
-                if pid is None:
-                    self._alive = False
-                    raise RuntimeError("the sandbox zygote did not answer")
+            (pid,) = self._request({"mode": mode, "limits": limits.to_child()}, [fds[0], fds[1], fds[2], theirs.fileno()])
         except BaseException:
-            shutil.rmtree(workdir, ignore_errors=True)
-            if ours is not None:
-                ours.close()
+            ours.close()
+            for fd in fds[1:]:
+                os.close(fd)
             raise
         finally:
-            for fd in fds[:3]:
-                os.close(fd)
-            if theirs is not None:
-                theirs.close()
-        child = Child(self, pid, workdir, ours, out_path, err_path)
-        if program is not None and ours is not None:
-            zygote.send_message(ours, {"code": marshal.dumps(program).hex()})
+            os.close(fds[0])
+            theirs.close()
+        child = Child(self, pid, ours, fds[1], fds[2])
+        zygote.send_message(ours, {"code": marshal.dumps(program).hex()})
         return child
+
+    def spawn_judged(self, limits: Limits = Limits()) -> tuple[Child, Child]:
+        """A program and its judge, forked together and joined by a socket of their own: (program, judge).
+        The harness talks to the judge only, which sends the program its code (see judge.serve)."""
+        ours, theirs = socket.socketpair()
+        fds = [_memfd("stdin"), _memfd("stdout"), _memfd("stderr")]
+        try:
+            program_pid, judge_pid = self._request({"mode": "judged", "limits": limits.to_child()},
+                                                   [fds[0], fds[1], fds[2], theirs.fileno()])
+        except BaseException:
+            ours.close()
+            for fd in fds[1:]:
+                os.close(fd)
+            raise
+        finally:
+            os.close(fds[0])
+            theirs.close()
+        return Child(self, program_pid, None, fds[1], fds[2]), Child(self, judge_pid, ours)
 
     def ensure_started(self) -> None:
         """Start the zygote now (it starts lazily otherwise); raises SandboxUnavailable where it cannot hold."""
