@@ -185,11 +185,30 @@ def test_others_attack_classes(case, cap, clean_after, monkeypatch):
 
 
 def test_the_sandbox_runs_as_nobody_in_every_id_when_root(clean_after):
+    """Real, effective, saved and filesystem ids, read by the kernel's own account of the process."""
+    import time
+
+    from rewards.code.sandbox import Limits, sandbox
+
     if os.getuid() != 0:
         pytest.skip("as a non-root user the program keeps that user's ids, which own no root file")
-    program = "import os\nprint(os.getresuid(), os.getresgid(), os.getgroups())"
-    result = run_tests(program, [{"input": "", "output": "(65534, 65534, 65534) (65534, 65534, 65534) []"}])
-    assert result.passed, result.stdout
+    child = sandbox().spawn("import time\ntime.sleep(30)\n", mode="stdio", limits=Limits(timeout=30))
+    try:
+        deadline = time.monotonic() + 10
+        while True:  # until the child has locked itself down
+            status = dict(line.split(":\t", 1) for line in Path(f"/proc/{child.pid}/status").read_text().splitlines()
+                          if ":\t" in line)
+            if status.get("Seccomp", "").strip() == "2" or time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+    finally:
+        child.kill()
+        child.close()
+    assert status["Uid"].split() == ["65534"] * 4 and status["Gid"].split() == ["65534"] * 4
+    assert status["Groups"].strip() == ""
+    assert int(status["CapEff"], 16) & ~(1 << 2) == 0  # at most CAP_DAC_READ_SEARCH, for /root/.pyenv
+    assert int(status["CapBnd"], 16) & ~(1 << 2) == 0 and int(status["CapAmb"], 16) == 0
+    assert status["NoNewPrivs"].strip() == "1" and status["Seccomp"].strip() == "2"
 
 
 def test_a_kernel_without_landlock_is_refused_unless_asked_for(clean_after, monkeypatch):
