@@ -223,9 +223,11 @@ def seccomp_program() -> bytes | None:
     prog = [(ld, 0, 0, 4), (jeq, 1, 0, arch), (ret, 0, 0, kill), (ld, 0, 0, 0)]
     if _COLUMN == 0:  # x32 syscalls carry bit 30
         prog += [(0x35, 0, 1, 0x40000000), (ret, 0, 0, kill)]  # JGE
-    for nums in _SYSCALLS.values():
-        if nums[_COLUMN] is not None:
-            prog += [(jeq, 0, 1, nums[_COLUMN]), (ret, 0, 0, eperm)]
+    # One compare per denied call, all jumping to one shared return: every child JIT-compiles its filter,
+    # so its length is paid per program.
+    denied = sorted({nums[_COLUMN] for nums in _SYSCALLS.values() if nums[_COLUMN] is not None})
+    prog += [(jeq, len(denied) - k, 0, nr) for k, nr in enumerate(denied)]
+    prog += [(0x05, 0, 0, 1), (ret, 0, 0, eperm)]  # JA over the shared return
     prog += [(jeq, 0, 1, 435), (ret, 0, 0, enosys)]  # clone3 -> ENOSYS: libc falls back to clone
     # clone: a thread (CLONE_THREAD in the low word of arg0) or nothing; A is reloaded for the rules after.
     prog += [(jeq, 0, 4, _CLONE[_COLUMN]), (ld, 0, 0, 16), (jset, 1, 0, _CLONE_THREAD), (ret, 0, 0, eperm),
