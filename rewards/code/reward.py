@@ -163,7 +163,9 @@ def _run_function_tests(code, tests: str, limits: Limits) -> TestResult:
         if report.get("timeout") and "load_error" not in report:
             return _result(program, 0, minimum, "timeout", "the program (or the test code) timed out")
         if "load_error" in report:
-            name, text = report["load_error"]
+            error = report["load_error"]
+            name, text = error if type(error) is list and len(error) == 2 and all(type(e) is str for e in error) \
+                else ("Error", "the judge sent a malformed report")
             if report.get("died"):
                 program.kill()
                 return _result(program, 0, 0, _exit_status(program.status) or "runtime_error", f"{name}: {text}")
