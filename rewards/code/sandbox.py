@@ -151,7 +151,7 @@ class Sandbox:
         self._exits, self._ignored, self._replies = {}, set(), queue.Queue()
         self.info = zygote.recv_message(parent, time.monotonic() + 60)
         self._alive = True
-        threading.Thread(target=self._read, args=(parent,), name="rlvr-sandbox-reader", daemon=True).start()
+        threading.Thread(target=self._read, args=(parent, self._replies), name="rlvr-sandbox-reader", daemon=True).start()
 
     def _check_walls(self) -> None:
         missing = [what for what, ok in (("Landlock (Linux >= 5.13)", self.info.get("landlock_abi", 0) >= 1),
@@ -162,27 +162,30 @@ class Sandbox:
                 "any file its user can (answer keys included) and use every system call. Run on a kernel that has "
                 f"them, or set {WEAK_OPT_OUT}=1 to run with what this kernel offers (see docs/rewards.md).")
 
-    def _read(self, control: socket.socket) -> None:
-        """The reader thread: route the zygote's messages until it goes away."""
+    def _read(self, control: socket.socket, replies: queue.Queue) -> None:
+        """The reader thread: route one zygote's messages until it goes away (its own reply queue: a
+        replaced zygote's reader must not answer for the new one)."""
         try:
             while True:
                 msg = zygote.recv_message(control)
                 if "exit" in msg:
                     with self._cond:
+                        if self._control is not control:
+                            continue
                         if msg["exit"] in self._ignored:
                             self._ignored.discard(msg["exit"])
                         else:
                             self._exits[msg["exit"]] = msg["status"]
                         self._cond.notify_all()
                 elif "pids" in msg:
-                    self._replies.put(msg["pids"])
+                    replies.put(msg["pids"])
         except (EOFError, OSError, ValueError):
             pass
         with self._cond:
             if self._control is control:
                 self._alive = False
             self._cond.notify_all()
-        self._replies.put(None)
+        replies.put(None)
 
     @property
     def zygote_pid(self) -> int | None:
@@ -202,17 +205,18 @@ class Sandbox:
         """Ask the zygote to fork for ``request`` with ``fds``; the pids it forked."""
         payload = json.dumps(request).encode()
         with self._spawn_lock:
-            self._ensure()
-            self._control.sendall(struct.pack("!I", len(payload)))
-            socket.send_fds(self._control, [payload], fds)
-            try:
-                pids = self._replies.get(timeout=30)
-            except queue.Empty:
-                pids = None
-            if pids is None:
+            for _ in range(2):  # a zygote that died under us is replaced once, then it is an error
+                self._ensure()
+                try:
+                    self._control.sendall(struct.pack("!I", len(payload)))
+                    socket.send_fds(self._control, [payload], fds)
+                    pids = self._replies.get(timeout=30)
+                except (OSError, queue.Empty):
+                    pids = None
+                if pids is not None:
+                    return pids
                 self._alive = False
-                raise RuntimeError("the sandbox zygote did not answer")
-            return pids
+            raise RuntimeError("the sandbox zygote did not answer")
 
     def spawn(self, program, *, mode: str, stdin: bytes = b"", limits: Limits = Limits()) -> Child:
         """Start ``program`` (source, or a code object compiled here) locked down in ``mode`` rpc|stdio;

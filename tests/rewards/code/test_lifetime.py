@@ -88,3 +88,18 @@ def test_the_zygote_outlives_the_thread_that_started_it(tmp_path):
         assert run().passed and sandbox().zygote_pid == first
     """)
     assert start_caller(code, tmp_path).wait(timeout=120) == 0
+
+
+def test_a_dead_zygote_is_replaced_on_the_next_call(clean_after):
+    """A zygote killed under the caller (OOM killer, an operator) costs the runs in flight, not the rest
+    of training: the next call starts a new one."""
+    from rewards.code import run_tests
+    from rewards.code.sandbox import sandbox
+
+    program, tests = "def add(a, b):\n    return a + b\n", "assert add(1, 2) == 3"
+    for _ in range(5):  # killed right before the next call: the reader thread has not yet seen it go
+        assert run_tests(program, tests).passed
+        old = sandbox().zygote_pid
+        os.kill(old, signal.SIGKILL)
+        assert run_tests(program, tests).passed
+        assert sandbox().zygote_pid not in (None, old)
