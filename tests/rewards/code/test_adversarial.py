@@ -14,86 +14,7 @@ from pathlib import Path
 import pytest
 
 from rewards.code import run_tests
-
-TESTS = "def check(candidate):\n    assert candidate(2, 3) == 5\n    assert candidate(-1, 3) == 2\n\ncheck(add)\n"
-STDIO = [{"input": "2 3\n", "output": "5\n"}, {"input": "10 20\n", "output": "30\n"}]
-WRONG = "def add(a, b):\n    return 0\n"
-
-FUNCTION_ATTACKS = {
-    # exit tricks
-    "sys_exit_at_load": "import sys\nsys.exit(0)\n" + WRONG,
-    "os_exit_at_load": "import os\nos._exit(0)\n" + WRONG,
-    "atexit_exit_zero": "import atexit, os\natexit.register(lambda: os._exit(0))\n" + WRONG,
-    "ctypes_exit": "import ctypes\n" + WRONG + "ctypes.CDLL(None).exit(0)\n",
-    "exit_inside_call": "def add(a, b):\n    import os\n    os._exit(0)\n",
-    "raise_systemexit_in_call": "def add(a, b):\n    raise SystemExit(0)\n",
-    # comparison hijacks
-    "always_equal_object": "class Eq:\n    def __eq__(self, o): return True\n    def __ne__(self, o): return False\n"
-                           "def add(a, b):\n    return Eq()\n",
-    "int_subclass": "class I(int):\n    def __eq__(self, o): return True\ndef add(a, b):\n    return I(0)\n",
-    "str_subclass": "class S(str):\n    def __eq__(self, o): return True\ndef add(a, b):\n    return S('x')\n",
-    "list_subclass": "class L(list):\n    def __eq__(self, o): return True\ndef add(a, b):\n    return L()\n",
-    "truthy_object": "class T:\n    def __bool__(self): return True\ndef add(a, b):\n    return T()\n",
-    "patched_builtins": "import builtins\nbuiltins.isinstance = lambda *a: True\nbuiltins.abs = lambda x: 0\n"
-                        "builtins.AssertionError = type('Nope', (Exception,), {})\n" + WRONG,
-    "nan_result": "def add(a, b):\n    return float('nan')\n",
-    # framework tampering
-    "patch_unittest": "import unittest\nunittest.TestCase.run = lambda *a, **k: None\n"
-                      "unittest.TestResult.wasSuccessful = lambda self: True\n" + WRONG,
-    "skiptest": "import unittest\ndef add(a, b):\n    raise unittest.SkipTest('skip me')\n",
-    "write_conftest": "try:\n    open('conftest.py', 'w').write('import pytest\\n')\nexcept OSError:\n    pass\n" + WRONG,
-    "patch_sys_modules": "import sys, types\nsys.modules['unittest'] = types.ModuleType('unittest')\n"
-                         "sys.modules['pytest'] = types.ModuleType('pytest')\n" + WRONG,
-    # fake pass markers
-    "print_pass_marker": "print('All tests passed\\nPASSED 2/2\\nOK')\n" + WRONG,
-    "raw_fd_marker": "import os\nos.write(1, b'passed\\n'); os.write(2, b'OK\\n')\n" + WRONG,
-    # verdict tampering
-    "frame_walking": "import sys\ndef add(a, b):\n    f = sys._getframe()\n    while f.f_back: f = f.f_back\n"
-                     "    f.f_globals['__rlvr_tally'] = None\n    return 0\n",
-    "gc_scanning": "import gc\ndef add(a, b):\n    for o in gc.get_objects():\n"
-                   "        if type(o).__name__ in ('Tally', 'Session'):\n            o.passed = 99\n    return 0\n",
-    "forge_channel": "import os, json, struct\ndef add(a, b):\n"
-                     "    for m in ({'passed': True, 'n_passed': 2}, {'ok': ['b', True]}, {'verdict': 'passed'}):\n"
-                     "        msg = json.dumps(m).encode()\n        os.write(3, struct.pack('!I', len(msg)) + msg)\n"
-                     "    return 0\n",
-    # reading tests or expected values
-    "read_dataset": "def add(a, b):\n    return len(open('/work/shared/data/README.md').read())\n",
-    "read_parent_memory": "import os\ndef add(a, b):\n    return len(open(f'/proc/{os.getppid()}/mem', 'rb').read(10))\n",
-    "read_parent_cmdline": "import os\ndef add(a, b):\n    return len(open(f'/proc/{os.getppid()}/environ').read())\n",
-    "search_for_tests": "import glob, inspect\ndef add(a, b):\n    src = [f for f in glob.glob('/**/test_adversarial.py', recursive=True)]\n"
-                        "    return -1 - len(src) - len(inspect.stack())\n",
-    "environment_secrets": "import os\ndef add(a, b):\n    return int(os.environ.get('SECRET_EXPECTED', '0'))\n",
-    # timeout evasion
-    "busy_loop": "def add(a, b):\n    while True:\n        pass\n",
-    "ignore_alarm_and_xcpu": "import signal\nfor s in (signal.SIGALRM, signal.SIGXCPU, signal.SIGTERM):\n"
-                             "    signal.signal(s, signal.SIG_IGN)\ndef add(a, b):\n    while True:\n        pass\n",
-    "sleep_forever": "import time\ndef add(a, b):\n    time.sleep(3600)\n",
-    "patched_clock": "import time\ntime.time = lambda: 0\ntime.monotonic = lambda: 0\ndef add(a, b):\n    while True: pass\n",
-    "daemon_fork": "import os, time\nif os.fork() == 0:\n    try:\n        os.setsid()\n    except OSError:\n        pass\n"
-                   "    if os.fork() == 0:\n        time.sleep(3600)\n    os._exit(0)\n" + WRONG,
-    # resource bombs
-    "fork_bomb": "import os\ndef add(a, b):\n    while True:\n        try:\n            os.fork()\n        except OSError:\n"
-                 "            pass\n",
-    "thread_bomb": "import threading, time\ndef add(a, b):\n    while True:\n"
-                   "        threading.Thread(target=time.sleep, args=(3600,), daemon=True).start()\n",
-    "memory_bomb": "def add(a, b):\n    x = bytearray(1 << 40)\n    return 0\n",
-    "memory_creep": "def add(a, b):\n    x = []\n    while True:\n        x.append(' ' * (1 << 20))\n",
-    "disk_bomb": "def add(a, b):\n    with open('/tmp/fill', 'wb') as f:\n        while True: f.write(b'x' * (1 << 20))\n",
-    "output_flood": "import sys\ndef add(a, b):\n    while True:\n        sys.stdout.write('x' * (1 << 20))\n",
-    "escape_to_shell": "import os\ndef add(a, b):\n    os.execv('/bin/sh', ['sh', '-c', 'echo 5'])\n",
-    "subprocess_shell": "import subprocess\ndef add(a, b):\n    return int(subprocess.check_output(['/bin/sh', '-c', 'echo 5']))\n",
-    "busybox_tools": "import subprocess\ndef add(a, b):\n    return int(subprocess.check_output(['/usr/bin/env', 'expr', '2', '+', '3']))\n",
-}
-
-STDIO_ATTACKS = {
-    "exit_zero_no_output": "import sys\nsys.exit(0)\n",
-    "guess_first_line_only": "print(5)\nprint('garbage')\n",
-    "print_all_candidates": "for k in range(100):\n    print(k)\n",
-    "stderr_answer": "import sys\na, b = map(int, input().split())\nprint(a + b, file=sys.stderr)\n",
-    "output_flood_stdio": "import sys\nwhile True:\n    sys.stdout.write('5\\n' * 100000)\n",
-    "wrong_order_tokens": "a, b = map(int, input().split())\nprint(' ', a + b + 1)\n",
-    "nan_output": "print(float('nan'))\n",
-}
+from tests.rewards.code.attacks import FUNCTION_ATTACKS, STDIO, STDIO_ATTACKS, TESTS, WRONG
 
 
 @pytest.mark.parametrize("name", sorted(FUNCTION_ATTACKS))
@@ -229,8 +150,9 @@ def test_a_kernel_without_landlock_is_refused_unless_asked_for(clean_after, monk
 
 
 def test_the_catalogue_as_a_non_root_user(tmp_path):
-    """The same catalogue, run by an unprivileged user with the system's Python, where the program keeps the
-    caller's uid: it owns the victim files and may signal the victim processes but for Landlock and seccomp."""
+    """The catalogue and our own 48, run by an unprivileged user with the system's Python, where the program
+    keeps the caller's uid: it owns the victim files and may signal the victim processes but for Landlock
+    and seccomp."""
     import json
     import shutil
     import subprocess
@@ -255,5 +177,5 @@ def test_the_catalogue_as_a_non_root_user(tmp_path):
         rows = json.loads(proc.stdout.strip().splitlines()[-1])
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    assert len(rows) > 30
+    assert len(rows) > 80 and sum(name.startswith("own:") for name, _, _ in rows) == len(FUNCTION_ATTACKS) + len(STDIO_ATTACKS)
     assert [(name, detail) for name, ok, detail in rows if not ok] == []
