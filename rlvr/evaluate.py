@@ -133,13 +133,15 @@ def entry_point(tests: str) -> str | None:
     return None
 
 
-def judge_problem(task: Task, row: dict, completions: list[str]) -> tuple[list[bool], list]:
-    """(correct, answer) for each completion; answers are what votes cluster (None: no answer)."""
+def judge_problem(task: Task, row: dict, completions: list[str], policy: str = "eval") -> tuple[list[bool], list]:
+    """(correct, answer) for each completion; answers are what votes cluster (None: no answer). Math is
+    judged under the verifier's ``"eval"`` policy by default, as benchmarks score (docs/rewards.md)."""
     if task.kind in ("toy", "math"):
         from rewards.math import extract_answer, verify
 
         gold = row[task.reference]
-        return [verify(c, gold) for c in completions], [extract_answer(c) for c in completions]
+        return ([verify(c, gold, policy=policy) for c in completions],
+                [extract_answer(c, policy=policy) for c in completions])
     from rewards.code import LEETCODE_PRELUDE, extract_code, unit_test_reward
     from rewards.code.consensus import call_inputs, function_signature, stdio_signature
 
@@ -270,6 +272,9 @@ def parse_args(argv=None):
     parser.add_argument("--adaptive_threshold", type=float, default=0.95)
     parser.add_argument("--adaptive_min_samples", type=int, default=2)
     parser.add_argument("--toy_sft_steps", type=int, default=500, help="warm-start steps when --model toy")
+    parser.add_argument("--answer_policy", default="eval", choices=["eval", "train"],
+                        help="math verifier policy: 'eval' also reads a last number as benchmarks do; "
+                             "'train' scores as the training reward (docs/rewards.md)")
     parser.add_argument("--dtype", default="float32")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
@@ -315,8 +320,8 @@ def main(argv=None) -> dict | None:
                              top_k=args.top_k, **kwargs)
             for i, prompt, g, samples in zip(batch, prompts, greedy, sampled):
                 texts = [s.text for s in samples]
-                correct, answers = judge_problem(task, rows[i], texts)
-                greedy_ok = judge_problem(task, rows[i], [g[0].text])[0][0]
+                correct, answers = judge_problem(task, rows[i], texts, args.answer_policy)
+                greedy_ok = judge_problem(task, rows[i], [g[0].text], args.answer_policy)[0][0]
                 records.append({
                     "index": i, "greedy": g[0].text, "greedy_correct": bool(greedy_ok), "completions": texts,
                     "correct": [bool(c) for c in correct], "answers": [a if a is None or isinstance(a, str) else list(a)

@@ -4,8 +4,8 @@
 
 * agreement and false positives on the conformance suite (``tests/rewards/math/conformance.py``: labelled
   cases from other projects' verifier tests), per source project, for rewards.math under both policies
-  ("train", "eval") and math-verify called as its own tests call it (``verify(parse(gold), parse(pred))``),
-  with the calls/s of each on that suite;
+  ("train", "eval") and math-verify called as its own tests call it (``verify(parse(gold), parse(pred))``)
+  and as its README shows for a bare reference (wrapped in ``$...$``), with the calls/s of each;
 * accuracy and false positives on the hand-labelled set (``tests/rewards/math/labelled.py``, 400+ pairs);
 * calls/s on one core for the labelled set ("typical pairs") and for GSM8K-style outputs, then with
   every core (``verify_batch`` process pool for rlvr, a process pool of the same size for math-verify);
@@ -80,18 +80,27 @@ def mv_plain(case) -> bool:
         return False
 
 
+def mv_wrapped(case) -> bool:
+    """math-verify as its README shows for a reference: a bare gold wrapped in ``$...$`` so its LaTeX
+    extractor reads it (a gold that already has ``$``, ``\\(``, ``\\[`` or ``\\boxed`` is passed as is)."""
+    gold = case["gold"]
+    if not any(t in gold for t in ("$", "\\(", "\\[", "\\boxed")):
+        gold = "$" + gold + "$"
+    return mv_plain({"gold": gold, "completion": case["completion"]})
+
+
 def conformance() -> None:
     """Agreement with the conformance suite's labels per source project, side by side, with speed."""
     verifiers = {"rlvr/train": lambda c: verify(c["completion"], c["gold"], policy="train"),
                  "rlvr/eval": lambda c: verify(c["completion"], c["gold"], policy="eval"),
-                 "math-verify": mv_plain}
+                 "math-verify": mv_plain, "math-verify ($gold$)": mv_wrapped}
     table, speed = {}, {}
     for name, fn in verifiers.items():
         start = time.perf_counter()
         table[name] = [(c, fn(c)) for c in CASES]
         speed[name] = len(CASES) / (time.perf_counter() - start)
     projects = sorted({project(c) for c in CASES}, key=lambda p: -sum(project(c) == p for c in CASES))
-    print(f"{'source':30s} {'n':>4s} " + " ".join(f"{n:>20s}" for n in verifiers))
+    print(f"{'source':30s} {'n':>4s} " + " ".join(f"{n:>21s}" for n in verifiers))
     for scope in projects + ["all", "all but Math-Verify's own"]:
         cells = []
         for name in verifiers:
@@ -100,7 +109,7 @@ def conformance() -> None:
             right = sum(got == c["label"] for c, got in rows)
             fp = sum(got and not c["label"] for c, got in rows)
             cells.append(f"{right / len(rows):7.1%} ({fp:2d} FP)")
-        print(f"{scope:30s} {len(rows):4d} " + " ".join(f"{cell:>20s}" for cell in cells))
+        print(f"{scope:30s} {len(rows):4d} " + " ".join(f"{cell:>21s}" for cell in cells))
     print("calls/s on this suite (one core, first pass): "
           + "   ".join(f"{n} {r:.0f}" for n, r in speed.items()))
     disagree = sum(c["label"] != c["source_label"] for c in CASES)

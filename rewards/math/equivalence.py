@@ -18,6 +18,7 @@ values are always compared exactly). Percentages: ``12.5\%`` equals ``12.5`` and
 
 from __future__ import annotations
 
+import re
 import time
 from fractions import Fraction
 
@@ -31,6 +32,7 @@ MAX_ITEMS = 64
 MAX_NESTING = 40
 _CLOSE_REL, _APART_REL = 1e-20, 1e-8
 _FLIP = {"<": ">", "<=": ">="}
+_FUNCTION_NAME = re.compile(r"^(?:y|[a-zA-Z]\([a-zA-Z]\))$")  # y = 2x+3 names the same thing as f(x) = 2x+3
 
 
 class _Deadline(Exception):
@@ -68,6 +70,9 @@ def equivalent_strict(a, b, *, timeout: float = TIME_LIMIT) -> bool:
     if PLAIN_NUMBER.match(na.text) and PLAIN_NUMBER.match(nb.text):  # the common case: two numbers
         x, y = Fraction(na.text), Fraction(nb.text)
         return x == y or (na.percent and x / 100 == y) or (nb.percent and y / 100 == x)
+    for p, q in ((na, nb), (nb, na)):  # "1,22" against a number is a decimal comma
+        if p.decimal_comma and PLAIN_NUMBER.match(q.text) and Fraction(p.text.replace(",", ".")) == Fraction(q.text):
+            return True
     if _nesting(na.text) > MAX_NESTING or _nesting(nb.text) > MAX_NESTING:
         return False  # beyond the guard only identical text is equal
     try:
@@ -96,21 +101,54 @@ def _remaining(deadline: float) -> float:
 
 def _equal(x: Node, y: Node, pa: bool, pb: bool, deadline: float) -> bool:
     _remaining(deadline)
-    if x.kind == "choice" or y.kind == "choice":
-        return x.kind == y.kind and x.value == y.value
+    if x.kind == "choice" or y.kind == "choice":  # a lower-case letter answers a choice: "b" is (B)
+        letters = [n.value.upper() if n.kind == "scalar" and re.fullmatch("[a-e]", n.value) else n.value
+                   for n in (x, y) if n.kind in ("choice", "scalar")]
+        return len(letters) == 2 and letters[0] == letters[1]
     if x.kind == "text" or y.kind == "text":
         return " ".join(x.value.lower().split()) == " ".join(y.value.lower().split()) != ""
     if x.kind == "scalar" and y.kind == "scalar":
         return _scalar_equal(x.value, y.value, pa, pb, deadline)
     if x.kind == "relation" and y.kind == "relation":
-        if x.solved and y.solved and x.items[0].value == y.items[0].value:
+        if x.solved and y.solved and (x.items[0].value == y.items[0].value or all(
+                _FUNCTION_NAME.match(n.items[0].value) for n in (x, y))):
             return _equal(x.items[1], y.items[1], pa, pb, deadline)
         return _relation_equal(x, y, deadline)
+    for rel, interval in ((x, y), (y, x)):  # "2x < 2", "-x > -1", "1 - x > 0" are the ray "x < 1"
+        if rel.kind == "relation" and rel.value in ("<", "<=", ">", ">=") and interval.kind == "interval":
+            ray = _ray(interval)
+            return ray is not None and _relation_equal(rel, ray, deadline)
     if x.kind == "relation" or y.kind == "relation":  # "x = 3" answers "3"
         relation, other = (x, y) if x.kind == "relation" else (y, x)
         p_rel, p_other = (pa, pb) if x.kind == "relation" else (pb, pa)
-        return relation.solved and _equal(relation.items[1], other, p_rel, p_other, deadline)
+        return (relation.solved and _equal(relation.items[1], other, p_rel, p_other, deadline)
+                and not _states_two_values(relation))
     return _collection_equal(x, y, deadline)
+
+
+def _states_two_values(relation: Node) -> bool:
+    """``\\sqrt{4} = 3`` or ``1+1 = 42``: a computed left side that provably differs from the right side is
+    a hedge between two values, not a named answer."""
+    lhs, rhs = relation.items
+    if lhs.kind != "scalar" or rhs.kind != "scalar":
+        return False
+    try:
+        a, b = _evaluate(lhs.value), _evaluate(rhs.value)
+    except TooBig:
+        return False
+    return (a is not None and b is not None and not a.has_vars and not b.has_vars
+            and _values_equal(a, b, Fraction(1), Fraction(1)) is False)
+
+
+def _ray(interval: Node) -> Node | None:
+    """A one-sided interval read from ``x < 1`` as that relation again (None for other intervals)."""
+    lo, hi = interval.items
+    if not interval.value or (lo.value == "-\\infty") == (hi.value == "\\infty"):
+        return None
+    var = Node("scalar", interval.value)
+    if lo.value == "-\\infty":
+        return Node("relation", "<" if interval.brackets[1] == ")" else "<=", items=(var, hi))
+    return Node("relation", ">" if interval.brackets[0] == "(" else ">=", items=(var, lo))
 
 
 def _flat(node: Node) -> tuple | None:
@@ -128,20 +166,26 @@ def _collection_equal(x: Node, y: Node, deadline: float) -> bool:
         return False
     kinds = {x.kind, y.kind}
     if kinds <= {"set", "list"} or kinds == {"union"}:
-        return _unordered_equal(x.items, y.items, deadline)
+        return _unordered_equal(_distinct_tuples(x.items), _distinct_tuples(y.items), deadline)
     if kinds == {"matrix"}:
         return len(x.items) == len(y.items) and all(
             _ordered_equal(r, s, deadline) for r, s in zip(x.items, y.items))
     if "matrix" in kinds:
         m, other = (x, y) if x.kind == "matrix" else (y, x)
         vector = _flat(m)
-        return other.kind in ("tuple", "list") and vector is not None and _ordered_equal(vector, other.items, deadline)
+        return other.kind in ("tuple", "list", "interval") and vector is not None and _ordered_equal(vector, other.items, deadline)
     if kinds <= {"tuple", "interval"}:
         return x.brackets == y.brackets and _ordered_equal(x.items, y.items, deadline)
     if kinds <= {"tuple", "interval", "list"}:
         seq = x if x.kind != "list" else y
         return seq.brackets == "()" and _ordered_equal(x.items, y.items, deadline)
     return False
+
+
+def _distinct_tuples(items: tuple) -> tuple:
+    """A solution set lists each tuple once: a pair written twice counts once (numbers keep multiplicity,
+    ``1, 1, 2`` are roots with one repeated)."""
+    return tuple(n for k, n in enumerate(items) if n.kind not in ("tuple", "interval") or n not in items[:k])
 
 
 def _ordered_equal(xs, ys, deadline) -> bool:
@@ -250,7 +294,7 @@ def _rounded_equal(decimal: Result, other: Result) -> bool:
     if decimal.decimal_places is None or decimal.significant < 3 or other.has_vars:
         return False
     places = decimal.decimal_places
-    target = decimal.values[0].q * 10 ** places
+    target = decimal.values[0].q * Fraction(10) ** places
     value = other.values[0]
     if value.inf:
         return False
@@ -261,11 +305,11 @@ def _rounded_equal(decimal: Result, other: Result) -> bool:
                 den //= p
         if den == 1:
             return False  # terminating: compared exactly
-        scaled = value.q * 10 ** places
+        scaled = value.q * Fraction(10) ** places
         rounded = (scaled + Fraction(1, 2)).__floor__() if scaled >= 0 else -((-scaled + Fraction(1, 2)).__floor__())
         return rounded == target
     if abs(value.z.imag) > 1e-30 or not other.conditioned:
         return False
-    scaled = value.z.real * 10 ** places
+    scaled = value.z.real * _CTX.mpf(10) ** places
     rounded = int(_CTX.floor(scaled + _CTX.mpf(0.5))) if scaled >= 0 else -int(_CTX.floor(-scaled + _CTX.mpf(0.5)))
     return rounded == target

@@ -146,6 +146,9 @@ def _pow(a: V, b: V, state: dict) -> V:
                 base = Fraction(num, den)
                 if base != 0 or e > 0:
                     return _check(_exact(base ** e.numerator), state)
+    lo, hi = WELL_CONDITIONED
+    if any(v.z != 0 and not (lo <= abs(v.z) <= hi) for v in (a, b)):  # 2^{1/2^{1000}} is not 1 at 50 digits
+        state["conditioned"] = False
     if a.z == 0:
         if b.z.real > 0:
             return _exact(Fraction(0)) if a.q is not None else V(None, _CTX.mpc(0))
@@ -394,7 +397,7 @@ def _binom(n: int, k: int) -> int:
     return factorial(n) // (factorial(k) * factorial(n - k))
 
 
-_DECIMAL = re.compile(r"^-?(\d*)\.(\d+)$")
+_DECIMAL = re.compile(r"^-?(\d*)\.(\d+)(?:\*10\^\{?([-+]?\d+)\}?|[eE]([-+]?\d+))?$")  # 0.125, 2.3148*10^{-3}
 
 
 def evaluate(text: str) -> Result:
@@ -416,6 +419,6 @@ def evaluate(text: str) -> Result:
     decimal = _DECIMAL.match(text)
     places = significant = None
     if decimal:
-        places = len(decimal.group(2))
+        places = len(decimal.group(2)) - int(decimal.group(3) or decimal.group(4) or 0)
         significant = len((decimal.group(1) + decimal.group(2)).lstrip("0"))
     return Result(values, state["conditioned"], state["has_vars"], places, significant or 0)

@@ -11,8 +11,15 @@ Policies applied here (documented in ``docs/rewards.md``):
 * a percent sign is dropped and reported (``12.5\%`` -> ``12.5``, percent=True); the comparison then
   accepts the bare number or the number divided by 100;
 * a base subscript on digits is dropped (``52_8`` -> ``52``): the digits are compared, not the value;
-* thousands separators are removed only when the whole answer is one such number (``10,\!080``),
-  never inside a list or tuple (``(2,100)`` stays a pair).
+* thousands separators are removed only when the whole answer is one such number (``10,\!080``,
+  ``1 000``), never inside a list or tuple (``(2,100)`` stays a pair) and never after a comma followed by a
+  space (``32, 349`` is a list); a decimal comma (``1,22``, ``0,111``) is read by ``equivalence``, and only
+  against a number (``0,1`` may be the solutions 0 and 1);
+* whitespace never merges numbers: ``4 4/9`` is the mixed number ``4 + 4/9``, ``2^6 3^5`` a product;
+* "and" / "or" between items separate a list (``6 \text{ and } 8`` is ``6, 8``; a completion's "or"
+  reaches here only as an enumeration of solutions, see ``extract``);
+* degrees inside a trigonometric function are converted to radians (``\sin(90^\circ - x)``); elsewhere
+  the degree mark is dropped; an ellipsis after digits (``2.3148\ldots``) is dropped.
 """
 
 from __future__ import annotations
@@ -37,12 +44,28 @@ _REL = {"\\leqslant": "<=", "\\geqslant": ">=", "\\leq": "<=", "\\geq": ">=", "\
         "\\neq": "!=", "\\ne": "!=", "\\lt": "<", "\\gt": ">", "≤": "<=", "≥": ">="}
 _REL_PATTERN = re.compile("|".join(re.escape(k) + r"(?![a-zA-Z])" for k in _REL))
 PLAIN_NUMBER = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)$")
+_DOUBLED = re.compile(r"(?<!\\)\\\\(?=(?:boxed|fbox|frac|dfrac|tfrac|cfrac|sqrt|left|right|le|ge|leq|geq|lt|gt|neq|ne"
+                      r"|text|textbf|mathrm|mathbf|pi|cdot|times|infty|in|cup|cap|circ|pm|mp|quad|ldots|dots"
+                      r"|sin|cos|tan|log|ln|begin|end)(?![a-zA-Z]))")
+_TRIG = re.compile(r"\\?(?:sin|cos|tan|cot|sec|csc)(?![a-zA-Z])")
+_DEGREES_IN_TRIG = re.compile(r"(\d+(?:\.\d+)?)\s*(?:\^\s*\{?\s*\\circ\s*\}?|°|\\degree)")
+_ELLIPSIS = re.compile(r"(?<=\d)\s*(?:\\[lc]?dots|\.\.\.|…)")
+_CONNECTIVE = re.compile(r"\s*(?<![a-zA-Z\\])\b(?:and|or)\b(?![a-zA-Z])\s*")
+_MIXED = re.compile(r"(?<![\d.^_{])(\d+)\s+(\d+)\s*/\s*(\d+)(?![\d.])")
+_SPACED_THOUSANDS = re.compile(r"^[-+]?\d{1,3}(?: \d{3})+(?:\.\d+)?$")
+
+
+def undouble(text: str) -> str:
+    r"""Text whose LaTeX commands were escaped twice (``\\frac{1}{2}``) with single backslashes; other text
+    unchanged (a ``\\`` row break followed by a space or digit is not a command)."""
+    return _DOUBLED.sub(r"\\", text) if "\\\\" in text else text
 
 
 @dataclass(frozen=True)
 class Normalized:
     text: str
     percent: bool = False
+    decimal_comma: bool = False  # written "1,22" (no space): a decimal comma when compared with a number
 
 
 def unwrap_command(text: str, opener: re.Pattern) -> str:
@@ -159,22 +182,28 @@ def normalize(answer: str) -> Normalized:
     >>> normalize(r"\left( \dfrac 12, 3 \right)").text
     '(\\frac{1}{2},3)'
     >>> normalize(r"12.5\%")
-    Normalized(text='12.5', percent=True)
+    Normalized(text='12.5', percent=True, decimal_comma=False)
     >>> normalize(r"\$32,\!348").text, normalize(r"864 \mbox{ inches}^2").text, normalize(r"90^\circ").text
     ('32348', '864', '90')
     """
     if PLAIN_NUMBER.match(answer):
         return Normalized(answer.lstrip("+"))
-    s = strip_math_delimiters(str(answer))
+    s = strip_math_delimiters(undouble(str(answer)))
     if len(s) > MAX_ANSWER_CHARS:
         return Normalized(" ".join(s.split()))
     s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("\\cfrac", "\\frac")
     s = s.replace("\\bigl", "").replace("\\bigr", "").replace("{,}", ",")
+    s = re.sub(r",\\!\s*", ",", s)
     s = _SPACES.sub(" ", s.replace("\\\\", "\x01")).replace("\x01", "\\\\")  # keep row breaks
     s = _DROP.sub("", s)
     s = unwrap_command(s, _TEXT_CMD)
     s = s.replace("\\{", "⦃").replace("\\}", "⦄").replace("\\lbrace", "⦃").replace("\\rbrace", "⦄")
+    if _TRIG.search(s):
+        s = _DEGREES_IN_TRIG.sub(r"(\1*\\pi/180)", s)
     s = _DEGREE.sub("", s)
+    s = _ELLIPSIS.sub("", s)
+    if re.search(r"\b(?:and|or)\b", s):
+        s = re.sub(r",(?:\s*,)+", ",", _CONNECTIVE.sub(",", s))  # "7, -2, \text{ and } -5"
     percent = bool(_PERCENT.search(s))
     s = _PERCENT.sub("", s)
     s = s.replace("\\$", "").replace("$", "")
@@ -187,12 +216,18 @@ def normalize(answer: str) -> Normalized:
     s = _brace_args(s, "\\frac", 2)
     s = _brace_args(s, "\\sqrt", 1)
     s = s.strip().rstrip(".").strip()
+    s = re.sub(r"(?<=\d)\\$", "", s)  # "185\": a stray backslash
     s = _UNIT_TAIL.sub("", s) if re.search(r"\d", s) else s
     s = re.sub(r"\s+", " ", s).strip()
+    spaced_comma = ", " in s
+    if _SPACED_THOUSANDS.match(s):
+        s = s.replace(" ", "")
+    s = _MIXED.sub(r"(\1+\2/\3)", s)
+    s = re.sub(r"(?<=\d) (?=\d)", "*", s)  # "2^6 3^5": a product, never one number
     s = _KEEP_SPACE.sub("\x00", s).replace(" ", "").replace("\x00", " ")
     m = _BASE_SUBSCRIPT.match(s)
     if m:
         s = m.group(1)
-    if _THOUSANDS.match(s):
+    if _THOUSANDS.match(s) and not spaced_comma and not s.lstrip("+-").startswith("0,"):
         s = s.replace(",", "")
-    return Normalized(s, percent)
+    return Normalized(s, percent, bool(re.fullmatch(r"[-+]?\d+,\d+", s)) and not spaced_comma)

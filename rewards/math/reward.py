@@ -13,8 +13,8 @@ from fractions import Fraction
 
 from rewards.math.equivalence import TIME_LIMIT, is_equivalent
 from rewards.math.evaluate import EvalError, evaluate
-from rewards.math.extract import POLICIES, boxed_answers, extract_answer, math_spans
-from rewards.math.latex import normalize
+from rewards.math.extract import _MARKER, POLICIES, _boxed, boxed_answers, extract_answer, joins, math_spans
+from rewards.math.latex import normalize, undouble
 from rewards.pool import default_workers, parallel_map
 
 POOL_MIN_BATCH = 256
@@ -38,19 +38,20 @@ def parse_number(text: str) -> Fraction | None:
 def gold_answer(gold) -> str | None:
     r"""The reference answer from a data set's answer field.
 
-    GSM8K golds carry a solution ending in ``#### 72``; MATH solutions carry ``\\boxed{}``; AMC golds are
-    floats such as ``142.0``.
+    GSM8K golds carry a solution ending in ``#### 72``; MATH solutions carry ``\boxed{}``; AMC golds are
+    floats such as ``142.0``. Several boxes in a short gold are one collection (``\boxed{1} papers and
+    \boxed{2} bins``); a worked solution with an answer marker gives what the marker commits to.
     """
     if gold is None:
         return None
-    text = str(gold).strip()
+    text = undouble(str(gold).strip())
     if "\\boxed" in text:
         boxes = boxed_answers(text)
-        between = re.sub(r"\\boxed\s*\{(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*\}", " ", text)
-        if len(boxes) > 1 and _CONNECTIVES.match(re.sub(r"[$\\()\[\]]|\\quad", " ", between)):
+        _, _, gaps, _ = _boxed(text)
+        if len(boxes) > 1 and len(gaps) == len(boxes) - 1 and all(joins(g) for g in gaps):
             return ", ".join(boxes)  # "\boxed{2}, \boxed{3}": a collection answered one box per element
         return extract_answer(text)
-    if "####" in text:
+    if "####" in text or _MARKER.search(text):
         return extract_answer(text)
     spans = math_spans(text)
     if len(spans) > 1 and _CONNECTIVES.match(re.sub(r"\$+[^$]*\$+", " ", text)):

@@ -21,7 +21,7 @@ _RELATIONS = ("<=", ">=", "!=", "<", ">", "=")
 @dataclass(frozen=True)
 class Node:
     kind: str                     # scalar | text | choice | set | list | tuple | interval | union | matrix | relation
-    value: str = ""               # scalar/text/choice payload; relation operator
+    value: str = ""               # scalar/text/choice payload; relation operator; an interval's variable
     items: tuple = field(default_factory=tuple)
     brackets: str = ""            # "()", "[)", ... for tuples and intervals
     solved: bool = False          # a relation "x = <rhs>" whose left side is one variable
@@ -99,17 +99,27 @@ def _interval_from_relation(parts: list[str]) -> Node | None:
         if not _VARIABLE.match(lhs):
             return None
         if op in (">", ">="):
-            return Node("interval", items=(parse(rhs), Node("scalar", "\\infty")), brackets=("(" if op == ">" else "[") + ")")
-        return Node("interval", items=(Node("scalar", "-\\infty"), parse(rhs)), brackets="(" + (")" if op == "<" else "]"))
+            return Node("interval", lhs, items=(parse(rhs), Node("scalar", "\\infty")), brackets=("(" if op == ">" else "[") + ")")
+        return Node("interval", lhs, items=(Node("scalar", "-\\infty"), parse(rhs)), brackets="(" + (")" if op == "<" else "]"))
     lo, op1, mid, op2, hi = terms[0], ops[0], terms[1], ops[1], terms[2]
     if not _VARIABLE.match(mid) or {op1, op2} - {"<", "<="} and {op1, op2} - {">", ">="}:
         return None
     if op1 in (">", ">="):
         lo, hi, op1, op2 = hi, lo, {">": "<", ">=": "<="}[op2], {">": "<", ">=": "<="}[op1]
-    return Node("interval", items=(parse(lo), parse(hi)), brackets=("(" if op1 == "<" else "[") + (")" if op2 == "<" else "]"))
+    return Node("interval", mid, items=(parse(lo), parse(hi)), brackets=("(" if op1 == "<" else "[") + (")" if op2 == "<" else "]"))
 
 
 PLAIN = re.compile(r"^\s*[-+]?[\d.]+\s*$")
+
+
+def _closed(expr: str) -> bool:
+    """An expression with no free variable: only constants (e, i, pi), bound variables (the variable of a
+    lim / sum / prod subscript, the d-variable of an integral) and operators."""
+    bound = set("ei") | (set("d") if "\\int" in expr else set())
+    for m in re.finditer(r"\\(?:lim|sum|prod)_\{?\s*([a-zA-Z])|\bd([a-zA-Z])\b", expr):
+        bound.add(m.group(1) or m.group(2))
+    body = re.sub(r"\\(?:begin|end)\{[a-zA-Z*]+\}|\\[a-zA-Z]+", " ", expr)
+    return re.search(r"[\\^+\-*/]", expr) is not None and set(re.findall(r"[a-zA-Z]", body)) <= bound
 
 
 def _is_name(lhs: str, rhs: str) -> bool:
@@ -117,10 +127,30 @@ def _is_name(lhs: str, rhs: str) -> bool:
     (``AB``, ``|AB|``, ``V_1:V_2``, ``\\frac{NO}{BO}``), a function value ``f(x)``, or a constant."""
     if _VARIABLE.match(lhs):
         return True
+    if _closed(lhs) and PLAIN.match(rhs):  # "e^{i\pi} = -1", "\lim_{x \to 0} \frac{\sin x}{x} = 1": a computed value
+        return True
     bare = re.sub(r"_\{?\w+\}?", "", lhs)
     if not re.search(r"[a-zA-Z]", re.sub(r"\\[a-zA-Z]+", "", bare)):  # "\sqrt{4} = 2", not "7 = 11a+c"
         return not PLAIN.match(bare) and not re.search(r"[a-zA-Z]", re.sub(r"\\[a-zA-Z]+", "", rhs))
     return not re.search(r"[\d+\-*/^]", bare) and bool(re.fullmatch(r"[\w\\{}()|:,\s]+", bare))
+
+
+def _named_groups(s: str) -> Node | None:
+    """``p=5,q=2;p=7,q=2`` -> the list of tuples ``(5,2), (7,2)``: solutions given as groups of assignments
+    to the same names, one group per solution."""
+    groups = [g for g in split_top(s, (";",)) if g != ";"]
+    if len(groups) < 2:
+        return None
+    names, tuples = None, []
+    for group in groups:
+        pairs = [split_top(p, ("=",)) for p in split_top(group, (",",)) if p != ","]
+        if len(pairs) < 2 or any(len(p) != 3 or not _VARIABLE.match(p[0].strip()) for p in pairs):
+            return None
+        if names not in (None, [p[0].strip() for p in pairs]):
+            return None
+        names = [p[0].strip() for p in pairs]
+        tuples.append(Node("tuple", items=tuple(parse(p[2].strip()) for p in pairs), brackets="()"))
+    return Node("list", items=tuple(tuples))
 
 
 def parse(text: str) -> Node:
@@ -140,6 +170,8 @@ def parse(text: str) -> Node:
     if m:
         return Node("choice", (m.group(1) or m.group(2)).upper())
     s = re.sub(r"^(?:[a-zA-Z]|\\[a-zA-Z]+)\s*\\in\s*", "", s)
+    if s[0] in "([" and _wrapped(s) and _MATRIX.match(s[1:-1].strip()):  # \left[\begin{array}..\end{array}\right]
+        s = s[1:-1].strip()
     matrix = _MATRIX.match(s)
     if matrix:
         rows = [r for r in re.split(r"\\\\", matrix.group(2)) if r.strip()]
@@ -147,6 +179,9 @@ def parse(text: str) -> Node:
     union = [p for p in split_top(s, ("\\cup",)) if p != "\\cup"]
     if len(union) > 1 and all(_wrapped(p.strip()) for p in union):
         return Node("union", items=tuple(parse(p.strip()) for p in union))
+    groups = _named_groups(s)
+    if groups is not None:
+        return groups
     if len(split_top(s, (",", ";"))) > 1:
         items = _items(s)
         return Node("list", items=items) if len(items) > 1 else items[0]
@@ -170,8 +205,8 @@ def parse(text: str) -> Node:
         if s[0] == "{":
             return parse(inner)
         items = _items(inner)
-        if len(items) == 1:
-            return items[0] if s[0] == "(" else Node("tuple", items=items, brackets=s[0] + s[-1])
+        if len(items) == 1:  # "(5)" and "[45]" (a one-element list as Python prints it) are the item
+            return items[0] if s[0] + s[-1] in ("()", "[]") else Node("tuple", items=items, brackets=s[0] + s[-1])
         kind = "interval" if len(items) == 2 else "tuple"
         return Node(kind, items=items, brackets=s[0] + s[-1])
     if "\\pm" in s or "\\mp" in s:

@@ -24,6 +24,33 @@ def test_is_equivalent(a, b, same):
     assert is_equivalent(b, a) is same  # symmetric
 
 
+# Issue 12's classes, one shape each (the conformance suite holds the other projects' instances).
+@pytest.mark.parametrize("a, b, same", [
+    ("2x<2", "x<1", True), ("-x>-1", "x<1", True), ("1-x>0", "x<1", True), ("-x<-1", "x<1", False),
+    ("2x<=2", "x<1", False), ("x>1", "x<1", False),  # inequalities normalised, direction and strictness kept
+    ("4 4/9", "40/9", True), ("4 4/9", "44/9", False), ("1 1/2", "11/2", False),  # mixed numbers
+    ("2^6 3^5 5^4", "9720000", True), ("2^6 3^5 5^4", "2^{63^{55^4}}", False),  # a space multiplies
+    ("1 000", "1000", True), ("32, 349", "32349", False), (r"11,\! 111,\! 100", "11111100", True),
+    (r"\sin(90^\circ - x)", r"\cos x", True), (r"\sin 30^\circ", r"\frac12", True), (r"30^\circ", "30", True),
+    (r"2.3148\ldots \times 10^{-3}", r"\frac{1}{432}", True), ("2.3148e-3", r"\frac{1}{432}", True),
+    (r"2.31 \times 10^{-3}", r"\frac{1}{432}", True), (r"2.32 \times 10^{-3}", r"\frac{1}{432}", False),
+    ("b", "B", True), ("(b)", "B", True), ("b", "C", False),  # a lower-case choice letter
+    ("f(x) = 2x + 3", "y = 2x + 3", True), ("f(x) = 2x + 3", "y = 2x + 4", False), ("x = 3", "y = 3", False),
+    (r"6 \text{ and } 8", "6, 8", True), (r"7, -2, \text{ and } -5", "-5,-2,7", True), ("(11,7)or(7,11)", "(7,11),(11,7)", True),
+    ("p=5,q=2;p=7,q=2", "(5,2),(7,2)", True), ("p=5,q=2;p=7,q=2", "(5,2),(7,3)", False),
+    ("(1,2),(3,4),(1,2)", "(3,4),(1,2)", True), ("1,1,2", "1,2", False),  # a tuple listed twice counts once
+    ("1,22", "1.22", True), ("0,111", "0.111", True), ("1, 22", "1.22", False), ("0,1", "0, 1", True),
+    (r"\left[\begin{array}{cc}1 & 2 \\ 3 & 4\end{array}\right]", r"\begin{pmatrix}1 & 2 \\ 3 & 4\end{pmatrix}", True),
+    (r"\begin{matrix} \frac12 \\ 1 \end{matrix}", "[0.5, 1]", True), ("[45]", "45", True),
+    (r"e^{i\pi} = -1", "-1", True), (r"\sqrt{4} = 3", "3", False), ("1+1 = 42", "42", False), ("42 = 42", "42", False),
+    (r"\\frac{1}{2}", "0.5", True), ("185\\", "185", True),
+    (r"[1,+\infty)", r"[2^{\frac{1}{2^{1000}}}, \infty)", False),  # 2^(2^-1000) is not 1 at 50 digits
+])
+def test_issue_12_shapes(a, b, same):
+    assert is_equivalent(a, b) is same
+    assert is_equivalent(b, a) is same  # symmetric
+
+
 def test_guards_decide_pathological_inputs_fast():
     cases = [(r"10^{10^{10^{10}}}", r"10^{10^{10^{11}}}"), ("9999999!", "1"), ("(" * 2000 + "1" + ")" * 2000, "1"),
              ("{" * 5000, "1"), ("1" * 100_000, "1"), (r"\frac{1}{" * 400 + "2" + "}" * 400, "1"),

@@ -23,9 +23,30 @@ from rewards.math import extract_answer
     (r"First \boxed{3}, but checking again it is \boxed{4}", "4"),  # the last box counts (the field's convention)
     (r"\boxed{(2, 2)} \quad \text{and} \quad \boxed{(6, 2)}", "(2, 2), (6, 2)"),  # one box per element
     (r"the roots are $x = 3 \text{ or } x = 4$. The answer is $x = 3 \text{ or } x = 4$", "3, 4"),
+    (r"$\\boxed{\\frac{1}{2}}$", r"\frac{1}{2}"),  # escaped twice
+    (r"$\boxed{255}$ So she has $10,455. Final Answer: The final answer is $10,455$.", "10,455"),  # a later marker
+    (r"$\boxed{5}$. The answer is correct.", "5"),  # a later marker that states no value does not overrule
+    (r"\( y_1 = \boxed{x+1} \) and \( y_2 = \boxed{2x} \)", "x+1, 2x"),  # named boxes joined
+    (r"$\boxed{1}$ papers and $\boxed{2}$ bins", "1, 2"),
+    (r"$\boxed{(3, 3)}$ for part (a) and $\boxed{(1, 1)}$", "(3, 3), (1, 1)"),
+    ("Final Answer: Jane started growing Sphere 3 hours ago.", "3"),  # the one number of a marker sentence
+    ("The answer is 42, but I'm not boxing it.", "42"),
+    (r"Answer \( \n 9 \n \)".replace(r"\n", "\n"), None),  # inline math does not cross a line break
 ])
 def test_extracts_the_committed_answer(completion, expected):
     assert extract_answer(completion) == expected
+
+
+@pytest.mark.parametrize("completion, train, evaluation", [
+    (r"So $d = \frac{90}{n}$. Therefore, there are 12 such sequences.", r"d = \frac{90}{n}", "12"),
+    ("so the number is 10 which is 1,000.99m²", None, "1,000.99"),
+    ("Soucis : 2,74 $ a..", None, "2,74"),
+    ("increases by 100%.", None, "100%"),
+    ("AZYUK2A", None, None),
+])
+def test_eval_policy_reads_the_concluding_number(completion, train, evaluation):
+    assert extract_answer(completion, policy="train") == train
+    assert extract_answer(completion, policy="eval") == evaluation
 
 
 @pytest.mark.parametrize("completion", [
