@@ -6,6 +6,7 @@
   cases from other projects' verifier tests), per source project, for rewards.math under both policies
   ("train", "eval") and math-verify called as its own tests call it (``verify(parse(gold), parse(pred))``)
   and as its README shows for a bare reference (wrapped in ``$...$``), with the calls/s of each;
+* the same on the held-out suite (``tests/rewards/math/heldout.py``: projects not used while tuning);
 * accuracy and false positives on the hand-labelled set (``tests/rewards/math/labelled.py``, 400+ pairs);
 * calls/s on one core for the labelled set ("typical pairs") and for GSM8K-style outputs, then with
   every core (``verify_batch`` process pool for rlvr, a process pool of the same size for math-verify);
@@ -34,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 from rewards.math import gold_answer, verify, verify_batch, warm_up  # noqa: E402
 from rewards.math.latex import normalize  # noqa: E402
 from tests.rewards.math.conformance import CASES, project  # noqa: E402
+from tests.rewards.math.heldout import CASES as HELDOUT  # noqa: E402
 from tests.rewards.math.labelled import SHARED, gsm8k_pairs, labelled_pairs  # noqa: E402
 
 PATHOLOGICAL = [
@@ -89,19 +91,20 @@ def mv_wrapped(case) -> bool:
     return mv_plain({"gold": gold, "completion": case["completion"]})
 
 
-def conformance() -> None:
-    """Agreement with the conformance suite's labels per source project, side by side, with speed."""
+def conformance(cases=CASES) -> None:
+    """Agreement with a suite's labels per source project, side by side, with speed."""
     verifiers = {"rlvr/train": lambda c: verify(c["completion"], c["gold"], policy="train"),
                  "rlvr/eval": lambda c: verify(c["completion"], c["gold"], policy="eval"),
                  "math-verify": mv_plain, "math-verify ($gold$)": mv_wrapped}
     table, speed = {}, {}
     for name, fn in verifiers.items():
         start = time.perf_counter()
-        table[name] = [(c, fn(c)) for c in CASES]
-        speed[name] = len(CASES) / (time.perf_counter() - start)
-    projects = sorted({project(c) for c in CASES}, key=lambda p: -sum(project(c) == p for c in CASES))
+        table[name] = [(c, fn(c)) for c in cases]
+        speed[name] = len(cases) / (time.perf_counter() - start)
+    projects = sorted({project(c) for c in cases}, key=lambda p: -sum(project(c) == p for c in cases))
     print(f"{'source':30s} {'n':>4s} " + " ".join(f"{n:>21s}" for n in verifiers))
-    for scope in projects + ["all", "all but Math-Verify's own"]:
+    scopes = projects + ["all"] + (["all but Math-Verify's own"] if "huggingface/Math-Verify" in projects else [])
+    for scope in scopes:
         cells = []
         for name in verifiers:
             rows = [(c, got) for c, got in table[name] if scope == project(c) or scope == "all"
@@ -112,7 +115,7 @@ def conformance() -> None:
         print(f"{scope:30s} {len(rows):4d} " + " ".join(f"{cell:>21s}" for cell in cells))
     print("calls/s on this suite (one core, first pass): "
           + "   ".join(f"{n} {r:.0f}" for n, r in speed.items()))
-    disagree = sum(c["label"] != c["source_label"] for c in CASES)
+    disagree = sum(c["label"] != c["source_label"] for c in cases)
     print(f"({disagree} cases are labelled against their source's own label; each says why in its note)")
 
 
@@ -189,6 +192,8 @@ def main() -> None:
     time.sleep(2)  # let the SymPy fallback worker finish importing (a one-time cost per process)
     print(f"== conformance suite: {len(CASES)} labelled cases from other projects' verifier tests ==")
     conformance()
+    print(f"\n== held-out: {len(HELDOUT)} labelled cases from 7 projects not used while tuning (see heldout.py) ==")
+    conformance(HELDOUT)
     if args.conformance_only:
         return
     rows = labelled_pairs()

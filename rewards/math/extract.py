@@ -20,9 +20,9 @@ the same as a short one):
 4. The last math span (``$...$``, ``$$...$$``, ``\(...\)``, ``\[...\]``): the field's fallback.
 5. The whole completion, when it is a bare answer (a number or a formula, no prose; a number with one unit).
 6. Only under the ``"eval"`` policy: the last number in the text (lm-eval / Math-Verify convention), which
-   also wins over step 4 when a concluding sentence ("Therefore, there are 12 sequences.") follows the last
-   math span. The ``"train"`` policy never takes the last number of a chain of thought, so rambling is not
-   rewarded by luck.
+   also wins over step 4 when numbers follow the last math span in prose ("Therefore, there are 12
+   sequences."); there the ``"train"`` policy commits to nothing. ``"train"`` never takes the last number of
+   a chain of thought, so rambling is not rewarded by luck.
 
 A hedge ("3 or 4") commits to nothing, except an enumeration of one variable's solutions
 (``x = 3 \text{ or } x = 4`` is read as the list ``3, 4``).
@@ -39,10 +39,11 @@ MAX_TAIL_CHARS = 4096
 
 _BOX = re.compile(r"\\(?:boxed|fbox)\s*(\{)?")
 _MARKER = re.compile(
-    r"(?:final\s+answer\s*(?:is|:)|answer\s+is|answer\s*:|####|^\s*A\s*:)\s*(?:\*\*)?\s*:?\s*",
+    r"(?:final\s+answer\s*(?:is|:)|answer\s+is|answer\s*:|####|^\s*A\s*:"
+    r"|(?:答案|réponse|respuesta|resposta|antwort|risposta|ответ)\s*[:：])\s*(?:\*\*)?\s*:?\s*",
     re.IGNORECASE | re.MULTILINE)
 _MATH_SPAN = re.compile(r"^\$\$?(.+?)\$\$?|^\\\((.+?)\\\)|^\\\[(.+?)\\\]", re.S)
-_SENTENCE_END = re.compile(r"\.(?=\s|$)|\n|(?<=\S),\s+(?:so|which|because|since|and|as|but)\b", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"\.(?=\s|$)|[\n。]|(?<=\S),\s+(?:so|which|because|since|and|as|but)\b", re.IGNORECASE)
 _BOLD_CHOICE = re.compile(r"^\*\*\s*\(?([A-E])\)?\s*\*\*\.?$")
 _CHOICE_LEAD = re.compile(r"^\(?([A-E])\)(?:\s.*)?$|^([A-E])(?:[.:]\s.*|\s*\.)?$", re.S)
 _BARE_WITH_UNIT = re.compile(r"^\\?\$?([-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:/\d+)?)\s*"
@@ -54,12 +55,13 @@ _SOLUTION = re.compile(r"^\s*([a-zA-Z])\s*=\s*(.+?)\s*$")
 _SPANS = re.compile(r"(?<!\\)\$\$(.+?)(?<!\\)\$\$|\\\[(.+?)\\\]|\\\(([^\n]+?)\\\)|(?<![\\$])\$([^$\n]+?)(?<!\\)\$", re.S)
 _IS = re.compile(r"\b(?:is|are|equals|be|=)\s+", re.IGNORECASE)
 _PROSE = re.compile(r"[a-zA-Z]{3,}")
+_FOREIGN = re.compile(r"[^\x00-\x7f°²³π√×÷−≤≥∞·…€£¥]")  # a letter of another script makes text prose ("3页")
 _LATEX_WORDS = re.compile(r"\\(?:begin|end)\s*\{[a-zA-Z*]+\}|\\[a-zA-Z]+|\\text\s*\{[^{}]*\}|\b(?:sqrt|frac|sin|cos|tan|log|exp|infty|and|or)\b")
 # A number in prose: thousands commas, a decimal point or a decimal comma ("2,74"), a fraction, a percent
-# sign; a unit may follow directly ("1,000.99m²"), a letter may not precede ("AZYUK2A" holds no number).
-_LAST_NUMBER = re.compile(r"(?<![\w.,])(?:[-+]?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+,\d{1,2}(?![\d,])|\d+(?:\.\d+)?)"
+# sign; a unit may follow directly ("1,000.99m²"), a Latin letter may not precede ("AZYUK2A" holds no number)
+# but a CJK character may ("比例为13/28": Chinese writes no space before a number).
+_LAST_NUMBER = re.compile(r"(?<![A-Za-z0-9_.,])(?:[-+]?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+,\d{1,2}(?![\d,])|\d+(?:\.\d+)?)"
                           r"(?:/\d+)?|[-+]?\.\d+)(?:\s?%)?(?![\d.]\d)")
-_CONCLUSION = re.compile(r"\b(?:therefore|thus|hence|so|in total|finally|in conclusion)\b", re.IGNORECASE)
 POLICIES = ("train", "eval")
 
 
@@ -133,7 +135,7 @@ def math_spans(text: str) -> list[str]:
 def _is_bare(text: str) -> bool:
     """A bare answer: a number or formula without prose (``\\frac34i``, ``-1 + sqrt(3)``, ``10, 4, -2``)."""
     return (0 < len(text) <= 200 and text.isprintable() and re.search(r"[\w\\]", text) is not None
-            and "$" not in text and not _PROSE.search(_LATEX_WORDS.sub(" ", text)))
+            and "$" not in text and not _PROSE.search(_LATEX_WORDS.sub(" ", text)) and not _FOREIGN.search(text))
 
 
 def _unhedge(answer: str) -> str | None:
@@ -208,12 +210,12 @@ def extract_answer(completion, *, policy: str = "train") -> str | None:
     escaped = text.replace("\\$", "\x02")
     spans = math_spans(escaped)
     if spans:
-        if policy == "eval":  # "... $d = 90/n$. Therefore, there are 12 sequences.": the concluding number
-            tail = escaped[list(_SPANS.finditer(escaped))[-1].end():]
-            conclusion = list(_CONCLUSION.finditer(tail))
-            numbers = _LAST_NUMBER.findall(tail[conclusion[-1].end():]) if conclusion else []
-            if numbers:
-                return numbers[-1]
+        # Numbers in the prose after the last math span ("... $d = 90/n$. Therefore, there are 12 sequences.",
+        # "$x = 1/4$. Some other numbers are 1, 2, 3."): the text's last number is what "eval" reads, and
+        # "train" sees no single committed answer.
+        numbers = _LAST_NUMBER.findall(escaped[list(_SPANS.finditer(escaped))[-1].end():])
+        if numbers:
+            return numbers[-1] if policy == "eval" else None
         return _unhedge(spans[-1].replace("\x02", "\\$")) or None
     stripped = re.sub(r"^\\?\$(?=\d)", "", text.strip().rstrip(".").strip())  # "$50": a dollar amount
     if _is_bare(stripped):

@@ -18,6 +18,7 @@ from rewards.math.latex import normalize, undouble
 from rewards.pool import default_workers, parallel_map
 
 POOL_MIN_BATCH = 256
+_WORDS = re.compile(r"\b[a-zA-Z]{2,}\b")
 _CONNECTIVES = re.compile(r"^(?:\s|,|;|and|or|\\text\s*\{\s*(?:and|or)\s*\})*$", re.IGNORECASE)
 
 
@@ -56,6 +57,8 @@ def gold_answer(gold) -> str | None:
     spans = math_spans(text)
     if len(spans) > 1 and _CONNECTIVES.match(re.sub(r"\$+[^$]*\$+", " ", text)):
         return ", ".join(spans)  # "$1$ and $2$ and $3$"
+    if re.search(r"\d", text) and len(_WORDS.findall(re.sub(r"\\[a-zA-Z]+|\$[^$]*\$", " ", text))) >= 2:
+        return extract_answer(text, policy="eval") or text  # a sentence: "The number is 4."
     return text or None
 
 

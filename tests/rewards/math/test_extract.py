@@ -38,13 +38,15 @@ def test_extracts_the_committed_answer(completion, expected):
 
 
 @pytest.mark.parametrize("completion, train, evaluation", [
-    (r"So $d = \frac{90}{n}$. Therefore, there are 12 such sequences.", r"d = \frac{90}{n}", "12"),
+    (r"So $d = \frac{90}{n}$. Therefore, there are 12 such sequences.", None, "12"),
+    (r"The equation is $x=\frac{1}{4}$. Some other numbers are 1, 2, 3.", None, "3"),  # reward-kit: conflicting
+    (r"So $d = \frac{90}{n}$ and that is it.", r"d = \frac{90}{n}", r"d = \frac{90}{n}"),
     ("so the number is 10 which is 1,000.99m²", None, "1,000.99"),
     ("Soucis : 2,74 $ a..", None, "2,74"),
     ("increases by 100%.", None, "100%"),
     ("AZYUK2A", None, None),
 ])
-def test_eval_policy_reads_the_concluding_number(completion, train, evaluation):
+def test_eval_policy_reads_the_last_number(completion, train, evaluation):
     assert extract_answer(completion, policy="train") == train
     assert extract_answer(completion, policy="eval") == evaluation
 
