@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import math
 import numbers
 from collections.abc import Callable
@@ -60,3 +62,63 @@ def call_reward(fn: Callable, prompts: list, completions: list, rows: list[dict]
     scores. Lives here, free of torch, because reward worker processes import it."""
     columns = {key: [row[key] for row in rows] for key in rows[0]} if rows else {}
     return check_scores(reward_name(fn), fn(prompts=prompts, completions=completions, **columns), len(completions))
+
+
+# -- concurrent rewards (judges, remote checkers) ---------------------------------------------------
+
+
+def per_row(fn: Callable) -> Callable:
+    """Mark a reward function that scores one completion: ``f(prompt=, completion=, **row) -> float | None``
+    (``prompt`` is the row's prompt column when it has one, else the prompt as sent to the model).
+
+    Its rows run concurrently (an ``async def`` on the scorer's event loop, a plain function in worker
+    threads), each under the reward time limit, at most ``max_concurrency`` at once across the batch; a slow
+    remote judge then costs about one call per batch, not one per row.
+
+    >>> @per_row
+    ... async def judge(prompt, completion, **row):
+    ...     return float("42" in completion)
+    >>> judge.rlvr_per_row
+    True
+    """
+    fn.rlvr_per_row = True
+    return fn
+
+
+def is_concurrent(fn: Callable) -> bool:
+    """Whether ``fn`` runs on the event loop: an ``async def`` reward, or a ``per_row`` one."""
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None)) \
+        or getattr(fn, "rlvr_per_row", False)
+
+
+async def call_reward_async(fn: Callable, prompts: list, completions: list, rows: list[dict],
+                            limit: asyncio.Semaphore, timeout_s: float) -> tuple[list[float | None], dict[int, BaseException]]:
+    """Score a batch with a concurrent reward: (scores, failed rows {index: exception}). A batch-level
+    ``async def`` takes one slot of ``limit``; a ``per_row`` function one slot per row. Each call or row
+    gets ``timeout_s``; a failed row scores ``None`` here and the caller applies its error policy."""
+    name = reward_name(fn)
+
+    async def bounded(make):
+        async with limit:
+            return await asyncio.wait_for(make(), timeout_s)
+
+    if not getattr(fn, "rlvr_per_row", False):
+        columns = {key: [row[key] for row in rows] for key in rows[0]} if rows else {}
+        scores = await bounded(lambda: fn(prompts=prompts, completions=completions, **columns))
+        return check_scores(name, scores, len(completions)), {}
+
+    def row_call(i: int):
+        # the row's own "prompt" column, when it has one, wins over the prompt as sent to the model
+        kwargs = {"prompt": prompts[i], **(rows[i] if i < len(rows) else {}), "completion": completions[i]}
+        if inspect.iscoroutinefunction(fn):
+            return lambda: fn(**kwargs)
+        return lambda: asyncio.to_thread(fn, **kwargs)
+
+    outcomes = await asyncio.gather(*(bounded(row_call(i)) for i in range(len(completions))), return_exceptions=True)
+    failed = {i: o for i, o in enumerate(outcomes) if isinstance(o, BaseException)}
+    scores = [None if i in failed else o for i, o in enumerate(outcomes)]
+    for i, o in enumerate(scores):
+        if o is not None and not isinstance(o, numbers.Real):
+            failed[i] = RewardError(f"reward function {name!r} returned {o!r} for completion {i}; expected a float or None")
+            scores[i] = None
+    return check_scores(name, scores, len(completions)), failed

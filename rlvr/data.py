@@ -102,6 +102,7 @@ def validate_rows(rows, prompt_column: str, reward_columns: list[str], name: str
 # that, ``solution``, so both default to None. Keyed by where the function is defined.
 EITHER_COLUMNS = {"rewards.math.reward:accuracy_reward": (("answer", "solution"),)}
 CALL_ARGUMENTS = ("completions", "prompts")  # passed by the trainer, not read from the data
+ROW_ARGUMENTS = ("completion", "prompt")  # what the trainer passes a rewards.contract.per_row reward
 
 
 def reward_label(spec: str | Callable) -> str:
@@ -173,8 +174,9 @@ def _signature_columns(fn: Callable) -> list[str]:
     except (TypeError, ValueError):  # a builtin or C callable: nothing to read
         return []
     keyword = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    passed = ROW_ARGUMENTS if getattr(fn, "rlvr_per_row", False) else CALL_ARGUMENTS
     return [p.name for p in parameters
-            if p.kind in keyword and p.default is inspect.Parameter.empty and p.name not in CALL_ARGUMENTS]
+            if p.kind in keyword and p.default is inspect.Parameter.empty and p.name not in passed]
 
 
 def check_reward_columns(rows, reward_funcs: Sequence[str | Callable], prompt_column: str,

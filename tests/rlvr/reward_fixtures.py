@@ -40,3 +40,12 @@ def crash_after_reward(completions, answer, **kwargs):
     if calls > int(os.environ["RLVR_CRASH_AFTER"]):
         raise RuntimeError("simulated crash")
     return accuracy_reward(completions, answer)
+
+
+@__import__("rewards.contract", fromlist=["per_row"]).per_row
+async def async_judge(prompt, completion, answer, **row):
+    """A remote judge's shape: one awaited call per completion (0.01 s), 1.0 when it holds the answer."""
+    import asyncio
+
+    await asyncio.sleep(0.01)
+    return float(str(answer) in completion)
