@@ -13,7 +13,23 @@ import typing
 from dataclasses import dataclass, field
 from typing import Literal
 
-from rlvr.algorithms import ADVANTAGE_ESTIMATORS, KL_ESTIMATORS, LOSS_AGGREGATIONS
+from rlvr.algorithms import (
+    ADVANTAGE_ESTIMATORS,
+    IMPORTANCE_SAMPLING,
+    KL_ESTIMATORS,
+    LOSS_AGGREGATIONS,
+    POLICY_LOSSES,
+)
+from rlvr.rollout import GENERATORS
+
+# Each variant field's choices are its registry's names: a variant registered in rlvr.algorithms
+# (or rlvr.rollout) is a valid value, documented by its docstring's first line, with no edit here.
+AdvantageEstimator = ADVANTAGE_ESTIMATORS.literal()
+PolicyLoss = POLICY_LOSSES.literal()
+KLEstimator = KL_ESTIMATORS.literal()
+LossAggregation = LOSS_AGGREGATIONS.literal()
+ImportanceSampling = IMPORTANCE_SAMPLING.literal()
+GenerationBackend = GENERATORS.literal()
 
 
 class ConfigError(ValueError):
@@ -70,6 +86,9 @@ class RLConfig:
     reward_on_error: Literal["raise", "none"] = _f("raise", "A reward function that raises or times out "
                                                             "stops training ('raise') or scores None ('none').")
     reward_num_workers: int = _f(0, "Process-pool workers for reward functions (0: threads in-process).")
+    reward_max_concurrency: int = _f(64, "Most calls (batch-level `async def` rewards) or rows (`rewards.contract."
+                                         "per_row` rewards: judges, remote checkers) in flight at once; each has "
+                                         "reward_timeout_s.")
     eval_reward: str | None = _f(None, "Reward function whose full credit counts as correct in held-out "
                                        "accuracy (default: the first of reward_funcs).")
     # --- sampling ---
@@ -80,10 +99,13 @@ class RLConfig:
     top_p: float = _f(1.0, "Nucleus sampling threshold.")
     top_k: int = _f(0, "Top-k sampling (0: off).")
     generation_batch_size: int | None = _f(None, "Most sequences generated at once (default: all).")
-    generation_backend: Literal["rlvr", "hf"] = _f(
-        "rlvr", "rlvr: lean KV-cache sampling loop (same tokens as generate, less overhead); hf: "
-                "transformers generate (any model). Under ZeRO-3 both run on weights gathered for the whole "
-                "rollout, so ranks finish independently.")
+    generation_backend: GenerationBackend = _f(
+        "rlvr", GENERATORS.help("How completions are sampled (under ZeRO-3 on weights gathered for the whole "
+                                "rollout, so ranks finish independently)."))
+    generation_dtype: Literal["float32", "bfloat16", "float16"] | None = _f(
+        None, "Compute precision of the sampler (autocast) when it should differ from dtype (None: dtype), e.g. a "
+              "bfloat16 sampler for a float32 trainer, as a bf16 inference engine would be: off-policy by rounding, "
+              "see importance_sampling. Only with dtype float32.")
     dynamic_sampling: bool = _f(False, "Drop groups whose rewards are all equal and sample new prompts "
                                        "to refill (DAPO).")
     max_resample_rounds: int = _f(4, "Extra sampling rounds allowed per step by dynamic_sampling.")
@@ -104,13 +126,27 @@ class RLConfig:
     micro_batch_tokens: int | None = _f(None, "Memory-aware micro-batching: the largest micro-batch (a divisor "
                                               "of the mini-batch) whose padded prompt + completion tokens fit "
                                               "this budget, from max_prompt_length + max_new_tokens.")
-    clip_low: float = _f(0.2, "Lower clip range: ratio >= 1 - clip_low.")
-    clip_high: float = _f(0.2, "Upper clip range: ratio <= 1 + clip_high (>clip_low = clip-higher).")
-    dual_clip: float | None = _f(None, "Dual-clip constant c > 1 for negative advantages (None: off).")
-    loss_aggregation: Literal["token_mean", "seq_mean", "constant_norm"] = _f(
-        "token_mean", "token_mean (DAPO), seq_mean (GRPO paper) or constant_norm (Dr. GRPO).")
+    policy_loss: PolicyLoss = _f(
+        "ppo_clip", POLICY_LOSSES.help("The policy objective, each with clip_low / clip_high as its clip range "
+                                       "(gspo's paper uses 3e-4 / 4e-4: see clip_low)."))
+    clip_low: float = _f(0.2, "Lower clip range: ratio >= 1 - clip_low. gspo clips a per-token geometric mean, far "
+                              "closer to 1 than one token's ratio: its paper uses 3e-4 (clip_high 4e-4, loss_aggregation "
+                              "seq_mean); these defaults suit per-token ratios and are not changed for you. cispo's "
+                              "paper sets no lower bound (clip_low 1).")
+    clip_high: float = _f(0.2, "Upper clip range: ratio <= 1 + clip_high (>clip_low = clip-higher; gspo paper: 4e-4).")
+    dual_clip: float | None = _f(None, "Dual-clip constant c > 1 for negative advantages (None: off; not with cispo).")
+    loss_aggregation: LossAggregation = _f(
+        "token_mean", LOSS_AGGREGATIONS.help("How per-token losses become one number."))
+    importance_sampling: ImportanceSampling = _f(
+        "none", IMPORTANCE_SAMPLING.help("Correct the policy loss for a sampler whose log-probs differ from the "
+                                         "trainer's (ρ = π_old / π_sampler, detached; see docs/concepts.md)."))
+    importance_sampling_level: Literal["token", "sequence"] = _f(
+        "token", "The ratio ρ of importance_sampling: each token's own, or the product over the sequence's tokens "
+                 "(its likelihood ratio) on each of them.")
+    importance_sampling_cap: float = _f(2.0, "The cap C of importance_sampling: tis truncates ρ at C, mis masks ρ "
+                                             "outside [1/C, C] (2 as in the TIS post and TRL's first default).")
     kl_coef: float = _f(0.0, "KL penalty weight; the reference model is loaded only when > 0.")
-    kl_estimator: Literal["k1", "k2", "k3"] = _f("k3", "KL estimator (Schulman 2020).")
+    kl_estimator: KLEstimator = _f("k3", KL_ESTIMATORS.help("KL estimator (Schulman 2020)."))
     # --- loop, logging, checkpoints ---
     max_steps: int = _f(100, "Training steps (one rollout batch each).")
     seed: int = _f(0, "Seed for data order, sampling and initialisation.")
@@ -148,16 +184,19 @@ class RLConfig:
                 raise ConfigError(f"reward_weights must be finite numbers, got {self.reward_weights}")
         if self.dual_clip is not None and self.dual_clip <= 1:
             raise ConfigError(f"dual_clip must be > 1, got {self.dual_clip}")
-        for name, value, options in [("kl_estimator", self.kl_estimator, KL_ESTIMATORS),
-                                     ("loss_aggregation", self.loss_aggregation, LOSS_AGGREGATIONS)]:
-            if value not in options:
-                raise ConfigError(f"{name} must be one of {sorted(options)}, got {value!r}")
+        if self.dual_clip is not None and self.policy_loss == "cispo":
+            raise ConfigError("dual_clip bounds a clipped surrogate's loss; cispo has none (its importance weight "
+                              "is already capped at 1 + clip_high): unset dual_clip")
         if self.kl_coef > 0 and self.kl_estimator == "k1" and self.kl_in_loss:
             # d/dθ E_π[log π - log π_ref] = E_π[∇log π] = 0: as a loss term k1 adds only noise.
             fix = ", or kl_in_reward: true to make it a reward penalty" if hasattr(self, "kl_in_reward") else ""
             raise ConfigError("kl_coef > 0 with kl_estimator k1 in the loss has zero expected gradient "
                               "(d/dθ E_π[log π - log π_ref] = 0), so it does not hold the policy near the "
                               f"reference: use kl_estimator k3 (or k2){fix}")
+        if self.generation_dtype not in (None, self.dtype) and self.dtype != "float32":
+            # the trainer's bf16/fp16 autocast wraps the model's forward itself, generation included
+            raise ConfigError(f"generation_dtype {self.generation_dtype} differs from dtype {self.dtype}: only a "
+                              "float32 trainer can sample in another precision; unset generation_dtype")
         if self.report_to == ["none"]:
             self.report_to = []
 
@@ -205,18 +244,16 @@ class BatchSizes:
 
 @dataclass
 class GRPOConfig(RLConfig):
-    advantage_estimator: Literal["grpo", "dr_grpo", "rloo"] = _f(
-        "grpo", "grpo (std-normalised), dr_grpo (mean-centred) or rloo (leave-one-out baseline).")
+    advantage_estimator: AdvantageEstimator = _f(
+        "grpo", ADVANTAGE_ESTIMATORS.help("Each completion's advantage from the rewards (the reinforce_pp ones "
+                                          "normalise over the global batch, every process's completions)."))
 
     algorithm: Literal["grpo"] = _f("grpo", "grpo or ppo: which trainer rlvr.train runs.")
 
     def __post_init__(self):
         super().__post_init__()
-        if self.group_size < 2:
+        if self.group_size < 2 and self.advantage_estimator != "reinforce_pp":  # the one estimator without a group
             raise ConfigError("group_size must be >= 2: group advantages compare completions of a prompt")
-        if self.advantage_estimator not in ADVANTAGE_ESTIMATORS:
-            raise ConfigError(f"advantage_estimator must be one of {sorted(ADVANTAGE_ESTIMATORS)}, "
-                              f"got {self.advantage_estimator!r}")
 
 
 @dataclass
@@ -241,10 +278,13 @@ class PPOConfig(RLConfig):
                                        "(Ziegler et al. 2019); None: fixed kl_coef.")
     kl_horizon: int = _f(10_000, "Sequences over which the adaptive KL controller moves kl_coef by ±20%.")
     group_size: int = _f(1, "Completions sampled per prompt (the critic, not the group, is the baseline).")
-    kl_estimator: Literal["k1", "k2", "k3"] = _f("k1", "KL estimator; k1 is the classic per-token penalty.")
+    kl_estimator: KLEstimator = _f("k1", KL_ESTIMATORS.help("KL estimator; k1 is the classic per-token penalty."))
 
     def __post_init__(self):
         super().__post_init__()
+        if self.policy_loss == "gspo":
+            raise ConfigError("policy_loss gspo weighs a whole sequence by one advantage, but PPO's GAE advantages "
+                              "are per token: use gspo_token (GSPO's sequence ratio with per-token advantages)")
         if self.kl_target is not None:
             if not self.kl_in_reward:
                 raise ConfigError("kl_target adapts only the KL penalty in the reward (kl_in_reward: true); with "
@@ -266,7 +306,7 @@ CONFIGS = {"grpo": GRPOConfig, "ppo": PPOConfig}
 RANGES = {
     **dict.fromkeys(["prompts_per_step", "group_size", "max_new_tokens", "num_mini_batches", "ppo_epochs",
                      "max_steps", "lora_r", "max_prompt_length", "generation_batch_size", "micro_batch_size",
-                     "micro_batch_tokens", "save_total_limit", "kl_horizon"], ">= 1"),
+                     "micro_batch_tokens", "save_total_limit", "kl_horizon", "reward_max_concurrency"], ">= 1"),
     **dict.fromkeys(["toy_sft_steps", "num_eval_samples", "eval_steps", "reward_num_workers", "top_k",
                      "max_resample_rounds", "overlong_penalty_factor", "warmup_steps", "weight_decay",
                      "clip_high", "kl_coef", "log_completions_steps", "save_steps", "critic_warmup_steps"], ">= 0"),
@@ -275,6 +315,7 @@ RANGES = {
     "top_p": "in (0, 1]",
     "gamma": "in (0, 1]",
     "lam": "in [0, 1]",
+    "importance_sampling_cap": "> 1",  # mis keeps [1/C, C]: empty below 1
     "clip_low": "in [0, 1]",  # the ratio's lower bound 1 - clip_low must not be negative
     "lora_dropout": "in [0, 1)",
     "seed": "in [0, 2**32)",  # numpy's seed range
@@ -282,6 +323,7 @@ RANGES = {
 RULES = {
     ">= 1": lambda v: v >= 1,
     ">= 0": lambda v: v >= 0,
+    "> 1": lambda v: v > 1,
     "> 0": lambda v: v > 0,
     "in (0, 1]": lambda v: 0 < v <= 1,
     "in [0, 1]": lambda v: 0 <= v <= 1,
@@ -315,7 +357,8 @@ def _coerce_lists(config) -> None:
 
 def _check_choices(config) -> None:
     for name, hint in _field_types(type(config)).items():
-        if typing.get_origin(hint) is Literal and getattr(config, name) not in typing.get_args(hint):
+        value = getattr(config, name)  # None: an optional choice left unset (generation_dtype)
+        if typing.get_origin(hint) is Literal and value is not None and value not in typing.get_args(hint):
             raise ConfigError(f"{name} must be one of {list(typing.get_args(hint))}, got {getattr(config, name)!r}")
 
 

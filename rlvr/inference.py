@@ -49,7 +49,7 @@ def sample(model, tokenizer, prompts: Sequence, n: int, *, max_new_tokens: int =
     out: list[list[Sample]] = []
     for start in range(0, len(texts), per_step):
         ids, mask = encode_prompts(tokenizer, texts[start:start + per_step], device)
-        completions = generator.generate(ids, mask, n, params)
+        completions = generator.generate(ids, mask, n, params).completion_ids
         c_mask, truncated = completion_mask(completions, tokenizer.eos_token_id)
         logprobs = completion_logprobs(model, ids.repeat_interleave(n, 0), mask.repeat_interleave(n, 0), completions,
                                        c_mask, group_size=n)

@@ -30,8 +30,10 @@ class Rollout:
     reward_per_func: Tensor | None = None  # (N, F) each reward function's score (NaN = None)
     advantages: Tensor | None = None  # (N,) sequence-level (GRPO) or (N, T) token-level (PPO)
     # --- log-probabilities of the completion tokens ---
-    old_logprobs: Tensor | None = None  # (N, T) log π_old(a_t|s_t), the sampling policy
+    sampler_logprobs: Tensor | None = None  # (N, T) log π_sampler(a_t|s_t), as the generator reported them
+    old_logprobs: Tensor | None = None  # (N, T) log π_old(a_t|s_t): the policy that sampled, by the trainer's forward
     ref_logprobs: Tensor | None = None  # (N, T) log π_ref(a_t|s_t), for the KL term
+    importance_weights: Tensor | None = None  # (N, T) each token's policy-loss weight for π_sampler ≠ π_old
     extras: dict[str, Tensor] = field(default_factory=dict)  # trainer-specific (N, ...) tensors
 
     def __len__(self) -> int:

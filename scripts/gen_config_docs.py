@@ -10,7 +10,10 @@ HEADER = """# Configuration
 Every recipe is a YAML file of these fields (only what differs from the defaults); any field can be
 overridden on the command line as `--field value` (lists: `--field a b`). `algorithm` (grpo or ppo)
 picks the trainer. The resolved config is printed at start and saved as `run_config.json` in
-`output_dir`. Generated from `rlvr/config.py` by `python scripts/gen_config_docs.py`.
+`output_dir`. Generated from `rlvr/config.py` by `python scripts/gen_config_docs.py`; the choices of
+a variant field (`policy_loss`, `advantage_estimator`, `importance_sampling`, `loss_aggregation`,
+`kl_estimator`, `generation_backend`) and their descriptions come from the registries in `rlvr/algorithms.py` and
+`rlvr/rollout.py` (see [concepts](concepts.md#choosing-an-objective) for when to pick which).
 """
 
 

@@ -1,8 +1,9 @@
 """The RL loop shared by every trainer: rollout -> score -> advantages -> update, on accelerate.
 
 Subclasses change only ``compute_advantages`` (and, for PPO, add a critic). Each process samples
-whole groups for its own prompts, so group statistics need no communication; the loss
-normaliser is summed over processes so 1 and N processes take the same optimizer step.
+whole groups for its own prompts, so group statistics need no communication; statistics of the
+global batch (REINFORCE++, PPO's whitening) and the loss normaliser are summed over processes
+(``all_reduce_sum``), so 1 and N processes take the same optimizer step.
 """
 
 from __future__ import annotations
@@ -172,7 +173,7 @@ class RLTrainer:
             self.ref_model = load_causal_lm(path or model.name_or_path, "float32").eval().requires_grad_(False)
 
         self.scorer = Scorer(self.reward_funcs, c.reward_weights, c.reward_timeout_s, c.reward_on_error,
-                             c.reward_num_workers)
+                             c.reward_num_workers, c.reward_max_concurrency)
 
         optimizer, scheduler = self.make_optimizer(model, c.learning_rate)
         plugin = self.accelerator.state.deepspeed_plugin
@@ -196,6 +197,7 @@ class RLTrainer:
             batch_size=c.generation_batch_size)
         self.sampling = SamplingParams(c.max_new_tokens, c.temperature, c.top_p, c.top_k)
         self.kl_fn = A.KL_ESTIMATORS[c.kl_estimator]
+        self.policy_loss_fn = A.POLICY_LOSSES[c.policy_loss]
         self.global_step = 0
         self.history: dict = {}
 
@@ -268,7 +270,8 @@ class RLTrainer:
         sampled_tokens = batch.completion_mask.sum().float()
         batch.completion_mask = self.loss_mask(batch)
         with timer("rollout"):
-            self.add_logprobs(batch)  # old (when updates go off-policy) and reference log-probs
+            self.add_logprobs(batch)  # old (when updates go off-policy or are corrected) and reference log-probs
+        metrics |= self.add_importance_weights(batch)  # sampler ≠ π_old: importance_sampling
         batch.advantages = self.compute_advantages(batch)
         self.last_batch = batch
         with timer("update"):
@@ -324,16 +327,22 @@ class RLTrainer:
         checkpointing, whose recomputation generation does not need), and under ZeRO-3 with its
         sharded weights gathered once for the whole rollout (every rank then generates on its own,
         so no rank waits on another's forward). Gradient checkpointing is left as configured (TRL's
-        ``unwrap_model_for_generation`` re-enables it with default arguments after each rollout)."""
+        ``unwrap_model_for_generation`` re-enables it with default arguments after each rollout).
+        ``generation_dtype`` runs it under that autocast (the config allows it with float32 training
+        only: a bf16/fp16 trainer's forward enters its own autocast, which would win)."""
+        c = self.config
         unwrapped = self.accelerator.unwrap_model(self.model)
         was_training = unwrapped.training
         gather = nullcontext()
         if self.accelerator.distributed_type == DistributedType.DEEPSPEED and \
                 self.accelerator.state.deepspeed_plugin.zero_stage == 3:
             gather = _gathered_for_generation(self.model)
+        precision = nullcontext()
+        if c.generation_dtype not in (None, c.dtype):
+            precision = torch.autocast(self.accelerator.device.type, dtype=getattr(torch, c.generation_dtype))
         unwrapped.eval()
         try:
-            with gather:
+            with gather, precision:
                 self.generator.model = unwrapped
                 yield unwrapped
         finally:
@@ -388,7 +397,22 @@ class RLTrainer:
                 yield self.model
 
     def needs_old_logprobs(self) -> bool:
-        return self.config.num_mini_batches > 1 or self.config.ppo_epochs > 1
+        # importance sampling compares the sampler with π_old as the trainer's own forward computes it
+        c = self.config
+        return c.num_mini_batches > 1 or c.ppo_epochs > 1 or c.importance_sampling != "none"
+
+    def add_importance_weights(self, batch: Rollout) -> dict[str, float]:
+        """Each token's policy-loss weight for the sampler / trainer mismatch (``importance_sampling``),
+        and the mismatch metrics. Needs π_old, so only when old log-probs were computed (with
+        ``importance_sampling: none`` and off-policy updates: the metrics alone, weights 1)."""
+        c = self.config
+        if batch.old_logprobs is None or batch.sampler_logprobs is None:
+            return {}
+        weights, stats = A.importance_weights(batch.old_logprobs, batch.sampler_logprobs.to(batch.old_logprobs),
+                                              batch.completion_mask, c.importance_sampling,
+                                              c.importance_sampling_level, c.importance_sampling_cap)
+        batch.importance_weights = weights
+        return {f"rollout/{k}": v.item() for k, v in stats.items()}
 
     @staticmethod
     def _inputs(batch: Rollout):
@@ -397,6 +421,11 @@ class RLTrainer:
     def compute_advantages(self, batch: Rollout) -> torch.Tensor:
         """(N,) per completion or (N, T) per token: what distinguishes one algorithm from another."""
         raise NotImplementedError
+
+    def all_reduce_sum(self, tensor: torch.Tensor) -> torch.Tensor:
+        """``tensor`` summed over processes, for statistics of the global batch (REINFORCE++, PPO's
+        whitening): every process must call it, equally often and in the same order."""
+        return self.accelerator.reduce(tensor.to(self.accelerator.device), "sum")
 
     def update(self, batch: Rollout) -> dict[str, float]:
         """ppo_epochs passes; each splits the batch into num_mini_batches optimizer steps made of
@@ -456,7 +485,7 @@ class RLTrainer:
         return (groups.unsqueeze(1) * share + torch.arange(share)).reshape(-1)
 
     def loss(self, micro: Rollout, normalizer: torch.Tensor) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-        """The loss of each trained model on one micro-batch (here: the policy's clipped surrogate
+        """The loss of each trained model on one micro-batch (here: the configured ``policy_loss``
         + KL to the reference), and metrics."""
         loss, stats = self.policy_loss(micro, normalizer)
         return {"policy": loss}, stats
@@ -470,11 +499,13 @@ class RLTrainer:
                                                     self.sizes.prefix_share, return_entropy=True)
             stats["policy/entropy"] = A.masked_mean(entropy, mask)
         old = micro.old_logprobs if micro.old_logprobs is not None else logprobs.detach()
-        per_token, clipped = A.policy_loss(logprobs, old, micro.advantages, c.clip_low, c.clip_high, c.dual_clip)
+        per_token, clipped = self.policy_loss_fn(logprobs, old, micro.advantages, mask, c.clip_low, c.clip_high,
+                                                 c.dual_clip)
+        if micro.importance_weights is not None:  # the tokens came from the sampler, not from π_old
+            per_token = per_token * micro.importance_weights
         stats |= {"loss/policy": A.masked_mean(per_token.detach(), mask),
                   "policy/clip_frac": A.masked_mean(clipped.float(), mask)}
-        stats |= {f"policy/{k}": v for k, v in A.ratio_stats(logprobs, old, micro.advantages, mask,
-                                                              c.clip_low, c.clip_high).items()}
+        stats |= {f"policy/{k}": v for k, v in A.ratio_stats(logprobs, old, micro.advantages, mask, clipped).items()}
         if self.has_reference() and c.kl_in_loss:  # PPO may put it in the reward
             kl = self.kl_fn(logprobs, micro.ref_logprobs)
             per_token = per_token + c.kl_coef * kl

@@ -1,4 +1,5 @@
-"""GRPO (and its Dr. GRPO / RLOO variants): group-relative advantages on the shared RL loop."""
+"""GRPO and its critic-free relatives (Dr. GRPO, RLOO, REINFORCE++): advantages from the rewards
+alone, on the shared RL loop."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ class GRPOTrainer(RLTrainer):
     """Group Relative Policy Optimization (Shao et al. 2024).
 
     The loop, rollout, scoring and loss are ``RLTrainer``'s; the advantage estimator is
-    ``config.advantage_estimator`` (grpo / dr_grpo / rloo), applied per group of ``group_size``
-    completions of one prompt. No critic, no value model.
+    ``config.advantage_estimator`` (any entry of ``ADVANTAGE_ESTIMATORS``), applied to the
+    (prompts, group_size) rewards of this process, with a sum over all processes for the estimators
+    that normalise over the global batch. No critic, no value model.
     """
 
     def __init__(self, config: GRPOConfig, **kwargs):
@@ -23,5 +25,6 @@ class GRPOTrainer(RLTrainer):
         self.advantage_fn = ADVANTAGE_ESTIMATORS[config.advantage_estimator]
 
     def compute_advantages(self, batch: Rollout) -> torch.Tensor:
-        """(N,) group-relative advantages; NaN rewards get zero advantage."""
-        return self.advantage_fn(batch.rewards.view(-1, self.config.group_size)).reshape(-1)
+        """(N,) advantages, one per completion; NaN rewards get zero advantage."""
+        rewards = batch.rewards.to(self.accelerator.device).view(-1, self.config.group_size)
+        return self.advantage_fn(rewards, all_reduce_sum=self.all_reduce_sum).reshape(-1)

@@ -89,8 +89,7 @@ class PPOTrainer(RLTrainer):
         advantages, returns = A.gae(rewards, batch.extras["old_values"], mask, c.gamma, c.lam)
         batch.extras["returns"] = returns
         if c.whiten_advantages:  # over the global batch, so N processes step as one would
-            advantages = A.masked_whiten(advantages, mask,
-                                         all_reduce_sum=lambda t: self.accelerator.reduce(t.to(mask.device), "sum"))
+            advantages = A.masked_whiten(advantages, mask, all_reduce_sum=self.all_reduce_sum)
         return advantages
 
     def loss(self, micro: Rollout, normalizer: torch.Tensor) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:

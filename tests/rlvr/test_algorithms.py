@@ -29,9 +29,13 @@ def test_dr_grpo_and_rloo_hand_computed():
     assert torch.allclose(A.rloo_advantages(rewards), torch.tensor([[1.0, -1 / 3, -1 / 3, -1 / 3]]))
 
 
+# The estimators whose baseline is the group's own rewards (REINFORCE++ is tested in test_algorithms_objectives.py).
+GROUP_ESTIMATORS = ["grpo", "dr_grpo", "rloo", "reinforce_pp_baseline"]
+
+
 def test_equal_rewards_give_zero_advantage():
-    for fn in A.ADVANTAGE_ESTIMATORS.values():
-        assert torch.equal(fn(torch.full((2, 4), 0.7)), torch.zeros(2, 4))
+    for name in GROUP_ESTIMATORS:
+        assert torch.equal(A.ADVANTAGE_ESTIMATORS[name](torch.full((2, 4), 0.7)), torch.zeros(2, 4)), name
 
 
 def test_nan_rewards_get_zero_advantage_and_leave_group_stats():
@@ -75,7 +79,8 @@ def test_advantages_equal_plain_loop(groups):
     width = min(len(g) for g in groups)
     rows = [list(g[:width]) for g in groups]
     rewards = torch.tensor(rows, dtype=torch.float64)
-    for kind, fn in A.ADVANTAGE_ESTIMATORS.items():
+    for kind in ["grpo", "dr_grpo", "rloo"]:
+        fn = A.ADVANTAGE_ESTIMATORS[kind]
         expected = _loop_advantages(rows, kind).double()
         assert torch.allclose(fn(rewards), expected, atol=1e-6), kind
 
@@ -86,11 +91,11 @@ def test_advantages_equal_plain_loop(groups):
 def test_policy_loss_hand_computed_clipping():
     old = torch.zeros(1, 3)
     logprobs = torch.log(torch.tensor([[1.5, 0.5, 1.1]]))  # ratios 1.5, 0.5, 1.1
-    loss, clipped = A.policy_loss(logprobs, old, torch.tensor([1.0]), clip_low=0.2, clip_high=0.28)
+    loss, clipped = A.ppo_clip_loss(logprobs, old, torch.tensor([1.0]), torch.ones_like(logprobs), clip_low=0.2, clip_high=0.28)
     # A>0: -min(r, clip(r)) -> -1.28 (clipped above at 1+0.28), -0.5 (ratio below: unclipped), -1.1
     assert torch.allclose(loss, torch.tensor([[-1.28, -0.5, -1.1]]), atol=1e-6)
     assert clipped.tolist() == [[True, False, False]]
-    loss, clipped = A.policy_loss(logprobs, old, torch.tensor([-1.0]), clip_low=0.2, clip_high=0.28)
+    loss, clipped = A.ppo_clip_loss(logprobs, old, torch.tensor([-1.0]), torch.ones_like(logprobs), clip_low=0.2, clip_high=0.28)
     # A<0: -min(-r, -clip(r)) = max(r, clip(r)) -> 1.5, 0.8 (clipped below at 1-0.2), 1.1
     assert torch.allclose(loss, torch.tensor([[1.5, 0.8, 1.1]]), atol=1e-6)
     assert clipped.tolist() == [[False, True, False]]
@@ -99,9 +104,9 @@ def test_policy_loss_hand_computed_clipping():
 def test_dual_clip_bounds_negative_advantage_loss():
     old = torch.zeros(1, 2)
     logprobs = torch.log(torch.tensor([[10.0, 2.0]]))
-    loss, _ = A.policy_loss(logprobs, old, torch.tensor([-1.0]), dual_clip=3.0)
+    loss, _ = A.ppo_clip_loss(logprobs, old, torch.tensor([-1.0]), torch.ones_like(logprobs), dual_clip=3.0)
     assert torch.allclose(loss, torch.tensor([[3.0, 2.0]]))  # ratio 10 capped at c * |A| = 3
-    loss_pos, _ = A.policy_loss(logprobs, old, torch.tensor([1.0]), dual_clip=3.0)
+    loss_pos, _ = A.ppo_clip_loss(logprobs, old, torch.tensor([1.0]), torch.ones_like(logprobs), dual_clip=3.0)
     assert torch.allclose(loss_pos, torch.tensor([[-1.2, -1.2]]))  # positive advantages untouched
 
 
@@ -110,7 +115,7 @@ def test_policy_loss_on_policy_gradient_is_advantage_weighted_logprob_gradient()
     ids = torch.randint(0, 5, (2, 3))
     lp = torch.log_softmax(logits, -1).gather(-1, ids.unsqueeze(-1)).squeeze(-1)
     adv = torch.tensor([0.5, -2.0])
-    loss, _ = A.policy_loss(lp, lp.detach(), adv)
+    loss, _ = A.ppo_clip_loss(lp, lp.detach(), adv, torch.ones_like(lp))
     (g1,) = torch.autograd.grad(loss.sum(), logits, retain_graph=True)
     (g2,) = torch.autograd.grad(-(lp * adv[:, None]).sum(), logits)
     assert torch.allclose(g1, g2, atol=1e-6)
@@ -119,7 +124,7 @@ def test_policy_loss_on_policy_gradient_is_advantage_weighted_logprob_gradient()
 def test_policy_loss_token_level_advantages_equal_loop():
     torch.manual_seed(0)
     lp, old, adv = torch.randn(3, 4) * 0.3, torch.randn(3, 4) * 0.3, torch.randn(3, 4)
-    loss, _ = A.policy_loss(lp, old, adv, clip_low=0.1, clip_high=0.3, dual_clip=2.5)
+    loss, _ = A.ppo_clip_loss(lp, old, adv, torch.ones_like(lp), clip_low=0.1, clip_high=0.3, dual_clip=2.5)
     for i in range(3):
         for t in range(4):
             r = math.exp(lp[i, t] - old[i, t])
@@ -190,8 +195,8 @@ def test_masked_mean():
 def test_has_reward_spread_ignores_nan():
     rewards = torch.tensor([[1.0, 0.0, 1.0], [1.0, 1.0, 1.0], [1.0, NAN, 1.0], [NAN, NAN, NAN], [0.0, NAN, 1.0]])
     assert A.has_reward_spread(rewards).tolist() == [True, False, False, False, True]
-    for fn in A.ADVANTAGE_ESTIMATORS.values():  # exactly the groups whose advantages are not all zero
-        assert ((fn(rewards) != 0).any(-1) == A.has_reward_spread(rewards)).all()
+    for name in GROUP_ESTIMATORS:  # exactly the groups whose advantages are not all zero
+        assert ((A.ADVANTAGE_ESTIMATORS[name](rewards) != 0).any(-1) == A.has_reward_spread(rewards)).all(), name
 
 
 # ---------------------------------------------------------------- numerical guards and diagnostics
@@ -210,7 +215,7 @@ def test_masked_positions_cannot_put_inf_or_nan_into_a_mean_or_a_loss():
 def test_log_ratios_and_kl_are_clamped_to_finite_values():
     new = torch.tensor([[0.0, -1000.0, -0.5]])
     old = torch.tensor([[-1000.0, 0.0, -0.5]])  # a ratio of e^1000 either way, and an equal token
-    loss, _ = A.policy_loss(new, old, torch.tensor([1.0]))
+    loss, _ = A.ppo_clip_loss(new, old, torch.tensor([1.0]), torch.ones_like(new))
     assert torch.isfinite(loss).all()
     for name, kl in A.KL_ESTIMATORS.items():
         values = kl(new, old)
@@ -235,15 +240,14 @@ def test_ratio_stats_hand_computed():
     new = torch.log(torch.tensor([[1.5, 0.5, 1.1, 9.0]]))
     adv = torch.tensor([[1.0, -1.0, 1.0, 1.0]])
     mask = torch.tensor([[1, 1, 1, 0]])
-    stats = A.ratio_stats(new, old, adv, mask, clip_low=0.2, clip_high=0.28)
+    _, clipped = A.ppo_clip_loss(new, old, adv, mask, 0.2, 0.28)
+    stats = A.ratio_stats(new, old, adv, mask, clipped)
     assert stats["ratio_max"].item() == pytest.approx(1.5) and stats["ratio_min"].item() == pytest.approx(0.5)
     assert stats["clip_frac_high"].item() == pytest.approx(1 / 3)
     assert stats["clip_frac_low"].item() == pytest.approx(1 / 3)
     # k3 of KL(old||new) per token: r - 1 - log r with r = old/new
     expected = sum(1 / r - 1 - math.log(1 / r) for r in (1.5, 0.5, 1.1)) / 3
     assert stats["approx_kl"].item() == pytest.approx(expected, rel=1e-5)
-    # the clip regions are exactly where policy_loss's clipped branch is active
-    _, clipped = A.policy_loss(new, old, adv, 0.2, 0.28)
     assert A.masked_mean(clipped.float(), mask).item() == pytest.approx(2 / 3)
 
 

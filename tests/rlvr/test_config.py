@@ -5,7 +5,9 @@ import typing
 
 import pytest
 
+from rlvr.algorithms import ADVANTAGE_ESTIMATORS, KL_ESTIMATORS, LOSS_AGGREGATIONS, POLICY_LOSSES
 from rlvr.config import RANGES, ConfigError, GRPOConfig, PPOConfig, RLConfig, _field_types, parse_config
+from rlvr.rollout import GENERATORS
 
 
 def recipe(tmp_path, text: str) -> str:
@@ -70,7 +72,7 @@ def _config_class(name: str):
     return RLConfig if name in {f.name for f in dataclasses.fields(RLConfig)} else PPOConfig
 
 
-BAD = {">= 1": 0, ">= 0": -1, "> 0": 0, "in (0, 1]": 0, "in [0, 1]": 1.5, "in [0, 1)": 1, "in [0, 2**32)": -1}
+BAD = {">= 1": 0, ">= 0": -1, "> 0": 0, "> 1": 1, "in (0, 1]": 0, "in [0, 1]": 1.5, "in [0, 1)": 1, "in [0, 2**32)": -1}
 
 
 @pytest.mark.parametrize("name", sorted(RANGES))
@@ -126,4 +128,40 @@ def test_kl_target_needs_the_kl_in_the_reward():
 
 def test_literal_fields_are_all_checked():
     literal = {n for n, t in _field_types(GRPOConfig).items() if typing.get_origin(t) is typing.Literal}
-    assert {"dtype", "toy_size", "kl_estimator", "loss_aggregation", "advantage_estimator"} <= literal
+    assert {"dtype", "toy_size", "kl_estimator", "loss_aggregation", "advantage_estimator", "policy_loss",
+            "generation_backend"} <= literal
+
+
+# Each variant field and the registry its choices come from.
+VARIANT_FIELDS = {"advantage_estimator": ADVANTAGE_ESTIMATORS, "policy_loss": POLICY_LOSSES,
+                  "kl_estimator": KL_ESTIMATORS, "loss_aggregation": LOSS_AGGREGATIONS,
+                  "generation_backend": GENERATORS}
+
+
+@pytest.mark.parametrize("cls", [GRPOConfig, PPOConfig])
+def test_variant_choices_and_their_descriptions_come_from_the_registries(cls):
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for name, registry in VARIANT_FIELDS.items():
+        if name not in fields:
+            continue
+        assert typing.get_args(_field_types(cls)[name]) == tuple(registry), name
+        for choice in registry:
+            assert f"`{choice}`: {registry.describe(choice)}" in fields[name].metadata["help"], (name, choice)
+
+
+def test_new_objectives_are_config_choices_and_their_misuse_is_refused():
+    assert GRPOConfig(policy_loss="cispo", advantage_estimator="reinforce_pp_baseline").policy_loss == "cispo"
+    assert GRPOConfig().policy_loss == "ppo_clip"
+    with pytest.raises(ConfigError, match=r"policy_loss must be one of \['ppo_clip', 'gspo', 'gspo_token', 'cispo'\]"):
+        GRPOConfig(policy_loss="ppo")
+    with pytest.raises(ConfigError, match="use gspo_token"):  # GAE's advantages are per token
+        PPOConfig(policy_loss="gspo")
+    assert PPOConfig(policy_loss="gspo_token").policy_loss == "gspo_token"
+    with pytest.raises(ConfigError, match="cispo has none"):
+        GRPOConfig(policy_loss="cispo", dual_clip=3.0)
+    config = GRPOConfig(policy_loss="gspo")  # GSPO's own clip range is the user's to set, never swapped in
+    assert (config.clip_low, config.clip_high) == (0.2, 0.2)
+    # REINFORCE++ has no group baseline, so one completion per prompt is enough; the others need a group
+    assert GRPOConfig(advantage_estimator="reinforce_pp", group_size=1).group_size == 1
+    with pytest.raises(ConfigError, match="group_size must be >= 2"):
+        GRPOConfig(advantage_estimator="reinforce_pp_baseline", group_size=1)

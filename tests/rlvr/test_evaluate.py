@@ -47,7 +47,7 @@ def test_math_is_judged_under_the_eval_policy_by_default():
     task = Task("math", None, None, "problem", "answer")
     rambling = "Let me think. So $d = 90/n$. Therefore, there are 12 such sequences."
     assert judge_problem(task, {"answer": "12"}, [rambling]) == ([True], ["12"])
-    assert judge_problem(task, {"answer": "12"}, [rambling], policy="train") == ([False], ["d = 90/n"])
+    assert judge_problem(task, {"answer": "12"}, [rambling], policy="train") == ([False], [None])
 
 
 def test_unknown_data_and_local_files_fail_clearly(tmp_path):

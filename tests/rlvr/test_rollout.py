@@ -79,7 +79,13 @@ def test_shared_prefix_logprobs_and_gradients_equal_the_plain_forward(toy_dir):
         assert torch.allclose(a, b, atol=1e-3, rtol=1e-3)
 
 
-def test_shared_prefix_sampling_equals_plain_generate(toy_dir):
+@pytest.mark.parametrize("params", [SamplingParams(6), SamplingParams(6, temperature=0.7, top_p=0.9, top_k=20)],
+                         ids=["sample", "warped"])
+def test_shared_prefix_sampling_equals_plain_generate(toy_dir, params):
+    """HFGenerator (shared prompt cache, its own warpers then the log-prob recorder) draws the tokens
+    of a plain ``generate`` whose warpers come from the generation config."""
+    from transformers import GenerationConfig
+
     tok, model, rows, texts = _setup(toy_dir)
     texts[0] = "Q: 1+1=? A:"
     gen = HFGenerator(model, tok.pad_token_id, tok.eos_token_id)
@@ -87,11 +93,13 @@ def test_shared_prefix_sampling_equals_plain_generate(toy_dir):
 
     ids, mask = encode_prompts(tok, texts)
     torch.manual_seed(3)
-    shared = gen.generate(ids, mask, 4, SamplingParams(6))
+    shared = gen.generate(ids, mask, 4, params)
+    config = GenerationConfig(do_sample=True, max_new_tokens=6, temperature=params.temperature, top_p=params.top_p,
+                              top_k=params.top_k, pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
     torch.manual_seed(3)
     plain = model.generate(input_ids=ids.repeat_interleave(4, 0), attention_mask=mask.repeat_interleave(4, 0),
-                           generation_config=gen._config(SamplingParams(6)))[:, ids.shape[1]:]
-    assert torch.equal(shared, plain)
+                           generation_config=config)[:, ids.shape[1]:]
+    assert torch.equal(shared.completion_ids, plain)
 
 
 @pytest.mark.parametrize("params", [SamplingParams(6), SamplingParams(6, temperature=0.7, top_p=0.9, top_k=20),
@@ -106,7 +114,8 @@ def test_kv_cache_sampler_draws_the_same_tokens_as_generate(toy_dir, params):
     expected = HFGenerator(model, tok.pad_token_id, tok.eos_token_id).generate(ids, mask, 4, params)
     torch.manual_seed(11)
     got = KVCacheSampler(model, tok.pad_token_id, tok.eos_token_id).generate(ids, mask, 4, params)
-    assert torch.equal(got, expected)
+    assert torch.equal(got.completion_ids, expected.completion_ids)
+    assert torch.allclose(got.sampler_logprobs, expected.sampler_logprobs, atol=1e-5)
 
 
 def test_hidden_states_returned_with_logprobs_match_between_paths(toy_dir):
@@ -130,3 +139,40 @@ def test_long_prompts_keep_their_last_tokens(toy_dir):
     ids, mask = encode_prompts(tok, ["Q: 12+34=? A:", "Q: 1+2=? A:"], max_prompt_length=5)
     assert ids.shape == (2, 5) and mask.all()
     assert tok.decode(ids[0]).endswith("=? A:")  # the question's end and the generation prompt survive
+
+
+@pytest.mark.parametrize("backend", ["hf", "rlvr"])
+@pytest.mark.parametrize("params", [SamplingParams(6, temperature=0.7), SamplingParams(6, greedy=True)],
+                         ids=["sample", "greedy"])
+def test_sampler_logprobs_equal_the_trainers_without_a_mismatch(toy_dir, backend, params):
+    """Same model, float32 on both sides: the log-probs the generator reports are the ones the
+    trainer's forward recomputes (greedy: the model's at temperature 1), and 0 after eos."""
+    from rlvr.rollout import GENERATORS
+
+    tok, model, rows, texts = _setup(toy_dir)
+    texts[0] = "Q: 1+1=? A:"
+    torch.manual_seed(5)
+    r = sample_rollout(GENERATORS[backend](model, tok.pad_token_id, tok.eos_token_id), tok, texts, rows, 4, params,
+                       "cpu")
+    temperature = 1.0 if params.greedy else params.temperature
+    with torch.no_grad():
+        trainer = completion_logprobs(model, r.prompt_ids, r.prompt_mask, r.completion_ids, r.completion_mask,
+                                      temperature=temperature)
+    mask = r.completion_mask.bool()
+    assert (~mask).any() and (r.sampler_logprobs[~mask] == 0).all()
+    assert torch.allclose(r.sampler_logprobs[mask], trainer[mask], atol=1e-5)
+
+
+def test_top_k_sampler_logprobs_are_renormalised(toy_dir):
+    """With top-k the sampler draws from the renormalised top k: its log-probs exceed the trainer's
+    full-softmax ones by log(1 / kept mass), the gap importance sampling then sees."""
+    from rlvr.rollout import KVCacheSampler
+
+    tok, model, rows, texts = _setup(toy_dir)
+    torch.manual_seed(5)
+    r = sample_rollout(KVCacheSampler(model, tok.pad_token_id, tok.eos_token_id), tok, texts, rows, 4,
+                       SamplingParams(6, top_k=2), "cpu")
+    with torch.no_grad():
+        full = completion_logprobs(model, r.prompt_ids, r.prompt_mask, r.completion_ids, r.completion_mask)
+    mask = r.completion_mask.bool()
+    assert (r.sampler_logprobs[mask] >= full[mask] - 1e-5).all() and (r.sampler_logprobs[mask] > full[mask] + 1e-3).any()

@@ -1,7 +1,8 @@
-"""One GRPO update on a fixed batch, or PPO's whitened advantages of one; run under
-`accelerate launch` with 1 or 2 processes.
+"""One GRPO update on a fixed batch, or the advantages of one normalised over the global batch
+(PPO's whitened GAE, REINFORCE++); run under `accelerate launch` with 1 or 2 processes.
 
-    accelerate launch [--multi_gpu] --num_processes N tests/rlvr/trainers/dist_update.py OUT.pt [ppo]
+    accelerate launch [--multi_gpu] --num_processes N tests/rlvr/trainers/dist_update.py OUT.pt \
+        [ppo | reinforce_pp | reinforce_pp_baseline]
 
 Every process samples the same full batch (same seed), keeps its own prompts' groups, and takes
 one optimizer step (with gradient accumulation); the main process saves the new parameters.
@@ -56,5 +57,31 @@ def ppo_advantages(out_path: str) -> None:
     acc.wait_for_everyone()
 
 
+def reinforce_pp_advantages(out_path: str, estimator: str) -> None:
+    """Every process samples the same batch and keeps its own prompts' groups; the gathered
+    advantages must not depend on the number of processes."""
+    config = GRPOConfig(model_name_or_path="toy", toy_sft_steps=TEST_SFT_STEPS, max_new_tokens=8,
+                        prompts_per_step=8, group_size=4, num_eval_samples=0, report_to=["none"],
+                        output_dir="/tmp/unused", advantage_estimator=estimator)
+    trainer = GRPOTrainer(config)
+    acc = trainer.accelerator
+    rows = [trainer._row(i) for i in range(config.prompts_per_step)]
+    torch.manual_seed(1234)
+    batch = trainer.sample(rows)
+    batch.rewards, batch.reward_per_func, _ = trainer.scorer(batch.prompts, batch.completions, batch.rows)
+    batch.rewards = batch.rewards + torch.linspace(0, 1, len(batch))  # the halves' statistics differ
+    per_process = len(batch) // acc.num_processes
+    mine = batch.select(range(acc.process_index * per_process, (acc.process_index + 1) * per_process))
+    advantages = acc.gather(trainer.compute_advantages(mine).contiguous())
+    if acc.is_main_process:
+        torch.save(advantages, out_path)
+    acc.wait_for_everyone()
+
+
 if __name__ == "__main__":
-    (ppo_advantages if sys.argv[2:] == ["ppo"] else main)(sys.argv[1])
+    if sys.argv[2:] == ["ppo"]:
+        ppo_advantages(sys.argv[1])
+    elif sys.argv[2:]:
+        reinforce_pp_advantages(sys.argv[1], sys.argv[2])
+    else:
+        main(sys.argv[1])

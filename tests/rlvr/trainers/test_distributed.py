@@ -69,6 +69,17 @@ def test_ppo_whitened_advantages_are_the_same_with_one_and_two_processes(tmp_pat
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("estimator", ["reinforce_pp", "reinforce_pp_baseline"])
+def test_reinforce_pp_advantages_are_the_same_with_one_and_two_processes(tmp_path, toy_dir, estimator):
+    script = os.path.join("tests", "rlvr", "trainers", "dist_update.py")
+    launch([script, str(tmp_path / "one.pt"), estimator], processes=1)
+    launch([script, str(tmp_path / "two.pt"), estimator], processes=2)
+    one, two = torch.load(tmp_path / "one.pt"), torch.load(tmp_path / "two.pt")
+    assert one.shape == two.shape == (32,) and one.abs().sum() > 0
+    assert torch.allclose(one, two, atol=1e-5)
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("recipe", ["grpo_arithmetic.yaml", "ppo_arithmetic.yaml"])
 def test_deepspeed_zero2_two_processes(tmp_path, toy_dir, recipe):
     """Real DeepSpeed ZeRO-2 engines (one per trained model) on two CPU processes (gloo)."""

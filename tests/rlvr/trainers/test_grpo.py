@@ -7,9 +7,10 @@ import statistics
 import pytest
 import torch
 
+from rlvr import algorithms as A
 from rlvr.config import ConfigError, GRPOConfig, parse_config
 from rlvr.data import DataError
-from rlvr.modeling import load_causal_lm
+from rlvr.modeling import completion_logprobs, load_causal_lm
 from rlvr.scoring import RewardError
 from rlvr.toy import arithmetic_splits
 from rlvr.tracking import read_jsonl
@@ -64,8 +65,12 @@ def test_recipe_parses_with_cli_overrides(tmp_path):
     dict(advantage_estimator="dr_grpo", loss_aggregation="constant_norm", reward_num_workers=2),
     dict(generation_backend="hf", top_p=0.9, top_k=20, temperature=0.8, max_prompt_length=6),
     dict(overlong_buffer=4, max_new_tokens=6, max_prompt_length=16, micro_batch_tokens=44),
+    dict(policy_loss="gspo", clip_low=3e-4, clip_high=4e-4, loss_aggregation="seq_mean", num_mini_batches=2),
+    dict(policy_loss="cispo", clip_low=1.0, num_mini_batches=2, advantage_estimator="reinforce_pp"),
+    dict(policy_loss="gspo_token", num_mini_batches=2, advantage_estimator="reinforce_pp_baseline", kl_coef=0.05,
+         kl_estimator="k2"),
 ], ids=["kl", "off_policy_minibatches", "dynamic_sampling", "rloo", "dr_grpo_pool", "hf_generate_truncated",
-        "overlong_and_token_budget"])
+        "overlong_and_token_budget", "gspo", "cispo_reinforce_pp", "gspo_token_reinforce_pp_baseline"])
 def test_options_train_and_report(tmp_path, toy_dir, overrides):
     config = small_config(tmp_path, max_steps=2, num_eval_samples=0, **overrides)
     GRPOTrainer(config).train()
@@ -75,12 +80,28 @@ def test_options_train_and_report(tmp_path, toy_dir, overrides):
         assert r["loss/policy"] is not None and r["grad_norm"] is not None
     if "kl_coef" in overrides:
         assert all(r["kl"] is not None and r["kl"] >= 0 for r in steps)
-    if overrides.get("ppo_epochs") == 2:
-        assert steps[1]["policy/clip_frac"] >= 0
+    if overrides.get("ppo_epochs") == 2 or overrides.get("num_mini_batches") == 2:  # off-policy: ratios leave 1
+        assert steps[1]["policy/clip_frac"] >= 0 and steps[1]["policy/ratio_max"] > 1
     if overrides.get("dynamic_sampling"):
         assert all(1 <= r["dynamic_sampling/rounds"] <= 5 for r in steps)
     if overrides.get("overlong_buffer"):  # answers are ~3 tokens + eos; the penalty ramps over tokens 3..6
         assert all(-1.0 <= r["reward/overlong_penalty"] <= 0.0 for r in steps)
+
+
+def test_the_configured_policy_loss_and_advantage_estimator_are_the_ones_trained_with(tmp_path, toy_dir):
+    trainer = GRPOTrainer(small_config(tmp_path, policy_loss="cispo", advantage_estimator="reinforce_pp",
+                                       num_eval_samples=0))
+    batch = trainer.sample([trainer._row(i) for i in range(4)])
+    batch.rewards = torch.tensor([1.0, 0.0, 0.0, 0.0] * 2 + [1.0, 1.0, 1.0, 1.0] * 2)
+    batch.advantages = trainer.compute_advantages(batch)
+    # REINFORCE++: the all-correct groups get an advantage against the batch mean, unlike GRPO's 0
+    assert torch.allclose(batch.advantages, A.reinforce_pp_advantages(batch.rewards.view(4, 4)).reshape(-1))
+    _, stats = trainer.policy_loss(batch, torch.tensor(1.0))
+    with torch.no_grad():
+        logprobs = completion_logprobs(trainer.model, *trainer._inputs(batch))
+    # on-policy CISPO's per-token loss is -A log π (PPO's clipped surrogate would be -A)
+    expected = A.cispo_loss(logprobs, logprobs, batch.advantages, batch.completion_mask)[0]
+    assert stats["loss/policy"].item() == pytest.approx(A.masked_mean(expected, batch.completion_mask).item(), rel=1e-4)
 
 
 @pytest.mark.parametrize("use_peft", [False, True], ids=["full", "lora"])
@@ -125,6 +146,15 @@ def test_failing_reward_can_be_scored_none_and_counted(tmp_path, toy_dir):
     GRPOTrainer(config).train()
     steps = [r for r in read_jsonl(os.path.join(config.output_dir, "metrics.jsonl")) if "reward/mean" in r]
     assert all(r["reward_errors/raising_reward"] == 1.0 for r in steps)
+
+
+def test_async_per_row_reward_trains(tmp_path, toy_dir):
+    config = small_config(tmp_path, max_steps=2, num_eval_samples=0, reward_max_concurrency=8,
+                          reward_funcs=["rewards.math:accuracy_reward", "tests.rlvr.reward_fixtures:async_judge"])
+    GRPOTrainer(config).train()
+    steps = [r for r in read_jsonl(os.path.join(config.output_dir, "metrics.jsonl")) if "reward/mean" in r]
+    assert len(steps) == 2 and all(r["reward_errors/async_judge"] == 0.0 for r in steps)
+    assert all(0.0 <= r["reward/async_judge"] <= 1.0 for r in steps)
 
 
 @pytest.mark.parametrize("overrides, message", [

@@ -66,7 +66,8 @@ def test_critic_save_and_load_round_trip(tmp_path, toy_dir):
     dict(),
     dict(kl_coef=0.05, kl_in_reward=True, kl_target=0.01, kl_horizon=100),
     dict(kl_coef=0.05, kl_in_reward=False, kl_estimator="k3", ppo_epochs=2, num_mini_batches=2, value_clip=None),
-], ids=["plain", "kl_in_reward_adaptive", "kl_in_loss_off_policy"])
+    dict(policy_loss="gspo_token", clip_low=3e-4, clip_high=4e-4, num_mini_batches=2),  # GSPO ratio, GAE advantages
+], ids=["plain", "kl_in_reward_adaptive", "kl_in_loss_off_policy", "gspo_token"])
 def test_ppo_steps_train_policy_and_critic(tmp_path, toy_dir, overrides):
     config = ppo_config(tmp_path, **overrides)
     summary = PPOTrainer(config).train()
