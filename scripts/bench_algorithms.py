@@ -1,10 +1,11 @@
-"""GRPO vs PPO (vs RLOO) on the toy recipes, one after the other in the same run.
+"""The objectives and estimators side by side on the toy recipes, one after the other in the same run.
 
-    python scripts/bench_algorithms.py --steps 300 --json out.json
+    python scripts/bench_algorithms.py --steps 300 --seeds 0 1 2 --algorithms grpo gspo cispo --json out.json
 
 Each algorithm trains from the same cached toy model with its recipe (recipes/toy/*_arithmetic.yaml,
-64 completions per step in both) and reports held-out greedy accuracy every --eval_steps and the
-median seconds per step with its rollout / score / update split.
+64 completions per step in all) and reports held-out greedy accuracy every --eval_steps and the
+median seconds per step with its rollout / score / update split. With several --seeds, the final
+accuracy is given as a mean with a 95% t-interval over the seeds (one seed is inside the noise).
 """
 
 from __future__ import annotations
@@ -24,15 +25,21 @@ RUNS = {
     "grpo": ("grpo_arithmetic.yaml", []),
     "rloo": ("grpo_arithmetic.yaml", ["--advantage_estimator", "rloo"]),
     "ppo": ("ppo_arithmetic.yaml", []),
+    "gspo": ("gspo_arithmetic.yaml", []),
+    "gspo_token": ("ppo_gspo_token_arithmetic.yaml", []),
+    "cispo": ("cispo_arithmetic.yaml", []),
+    "reinforce_pp": ("reinforce_pp_arithmetic.yaml", []),
+    "reinforce_pp_baseline": ("reinforce_pp_baseline_arithmetic.yaml", []),
 }
+T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}  # by dof
 
 
-def run(name: str, args, out_dir: str) -> dict:
+def run(name: str, args, out_dir: str, seed: int) -> dict:
     recipe, extra = RUNS[name]
     config = parse_config(None, ["--config", os.path.join(ROOT, "recipes", "toy", recipe), "--output_dir", out_dir,
                                  "--max_steps", str(args.steps), "--eval_steps", str(args.eval_steps),
                                  "--save_steps", "0", "--report_to", "none", "--disable_progress_bar", "true",
-                                 *extra])
+                                 "--seed", str(seed), *extra])
     TRAINERS[config.algorithm](config).train()
     records = read_jsonl(os.path.join(out_dir, "metrics.jsonl"))
     steps = [r for r in records if "time/step_s" in r][1:]
@@ -46,15 +53,26 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--eval_steps", type=int, default=50)
     parser.add_argument("--algorithms", nargs="+", default=["grpo", "ppo"], choices=sorted(RUNS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--json")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        results = {name: run(name, args, os.path.join(tmp, name)) for name in args.algorithms}
-    print(json.dumps(results, indent=2))
-    for name, r in results.items():
-        curve = ", ".join(f"{step}: {acc:.1%}" for step, acc in r["accuracy"].items())
-        print(f"{name}: {r['step_s_median'] * 1000:.0f} ms/step (rollout {r['rollout_s_median'] * 1000:.0f}, "
-              f"update {r['update_s_median'] * 1000:.0f}); accuracy {curve}")
+        runs = {name: [run(name, args, os.path.join(tmp, f"{name}_{seed}"), seed) for seed in args.seeds]
+                for name in args.algorithms}
+    results = {}
+    for name, by_seed in runs.items():
+        finals = [list(r["accuracy"].values())[-1] for r in by_seed]
+        mean = statistics.mean(finals)
+        half = T_975[len(finals) - 1] * statistics.stdev(finals) / len(finals) ** 0.5 if len(finals) > 1 else None
+        results[name] = {"seeds": args.seeds, "final_accuracy": finals, "final_mean": mean, "final_ci95": half,
+                         "runs": by_seed, **{k: statistics.median(r[k] for r in by_seed)
+                                             for k in ("step_s_median", "rollout_s_median", "update_s_median")}}
+        curve = ", ".join(f"{step}: {acc:.1%}" for step, acc in by_seed[0]["accuracy"].items())
+        interval = f" ± {half:.1%}" if half is not None else ""
+        print(f"{name}: final accuracy {mean:.1%}{interval} over seeds {args.seeds} {[f'{a:.1%}' for a in finals]}; "
+              f"{results[name]['step_s_median'] * 1000:.0f} ms/step (rollout "
+              f"{results[name]['rollout_s_median'] * 1000:.0f}, update {results[name]['update_s_median'] * 1000:.0f}); "
+              f"seed {args.seeds[0]} curve {curve}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)
