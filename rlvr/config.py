@@ -38,8 +38,13 @@ class ConfigError(ValueError):
 
 def _f(default, help: str, **kw):
     if isinstance(default, list):
-        return field(default_factory=lambda: list(default), metadata={"help": help}, **kw)
-    return field(default=default, metadata={"help": help}, **kw)
+        return field(default_factory=lambda: list(default), metadata={"help": _argparse_safe(help)}, **kw)
+    return field(default=default, metadata={"help": _argparse_safe(help)}, **kw)
+
+
+def _argparse_safe(help: str) -> str:
+    """argparse %-formats help strings: "~30%" would make ``--help`` crash."""
+    return help.replace("%", "%%")
 
 
 @dataclass

@@ -21,7 +21,7 @@ def _table(fields) -> str:
     rows = ["| field | default | meaning |", "|---|---|---|"]
     for f in fields:
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-        rows.append(f"| `{f.name}` | `{default!r}` | {f.metadata.get('help', '')} |")
+        rows.append(f"| `{f.name}` | `{default!r}` | {f.metadata.get('help', '').replace('%%', '%')} |")
     return "\n".join(rows) + "\n"
 
 

@@ -165,3 +165,12 @@ def test_new_objectives_are_config_choices_and_their_misuse_is_refused():
     assert GRPOConfig(advantage_estimator="reinforce_pp", group_size=1).group_size == 1
     with pytest.raises(ConfigError, match="group_size must be >= 2"):
         GRPOConfig(advantage_estimator="reinforce_pp_baseline", group_size=1)
+
+
+def test_help_lists_every_field():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "rlvr.train", "--help"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-500:]
+    assert "~30% more update time" in out.stdout and "--importance_sampling" in out.stdout
