@@ -251,37 +251,6 @@ def adaptive_kl_coef(coef: float, observed_kl: float, target: float, horizon: in
     return coef * (1.0 + error * n_steps / horizon)
 
 
-# --------------------------------------------------------------------------------------------
-# Log-probabilities
-# --------------------------------------------------------------------------------------------
-
-
-def selective_logprobs(logits: Tensor, ids: Tensor) -> Tensor:
-    """``log softmax(logits)[ids]`` without materialising the (B, T, V) log-softmax.
-
-    logits: (B, T, V); ids: (B, T) -> (B, T). Computed row by row so peak memory is one
-    sequence's (T, V) for the logsumexp, which matters for 150k-token vocabularies.
-    """
-    picked = torch.gather(logits, -1, ids.unsqueeze(-1)).squeeze(-1)
-    lse = torch.stack([torch.logsumexp(row.float(), dim=-1) for row in logits])
-    return picked.float() - lse
-
-
-@torch.no_grad()
-def token_entropy(logits: Tensor) -> Tensor:
-    """Entropy of softmax(logits) at every position, ``logsumexp(z) - Σ p z``: (B, T, V) -> (B, T).
-
-    Row by row like ``selective_logprobs`` and without gradient: it is a diagnostic (a policy
-    whose entropy collapses towards 0 has stopped exploring), not a loss term.
-    """
-    out = []
-    for row in logits:
-        row = row.float()
-        lse = torch.logsumexp(row, dim=-1)
-        out.append(lse - (torch.softmax(row, dim=-1) * row).sum(-1))
-    return torch.stack(out)
-
-
 # A log-ratio beyond ±20 (a factor e^20 between two policies) only arises from a token the other
 # policy all but excluded; clamping keeps exp() finite so one such token cannot put inf or NaN
 # into the loss (verl's core_algos.kl_penalty and compute_policy_loss clamp at the same bound).

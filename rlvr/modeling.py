@@ -7,7 +7,7 @@ import os
 import torch
 from torch import Tensor
 
-from rlvr.algorithms import selective_logprobs, token_entropy
+from rlvr.logprobs import selective_log_softmax
 
 TOY_MARKER = "rlvr_toy.json"  # written by rlvr.toy next to the weights
 
@@ -113,11 +113,12 @@ def completion_logprobs(model, prompt_ids: Tensor, prompt_mask: Tensor, completi
                     logits_to_keep=width + 1, use_cache=False, output_hidden_states=return_hidden)
         logits = out.logits[:, :-1]
         hidden = out.hidden_states[-1][:, -width - 1 : -1] if return_hidden else None
-    if temperature != 1.0:  # a (N, T, V) copy: skipped when it would change nothing
-        logits = logits / temperature
-    outputs = (selective_logprobs(logits, completion_ids),)
+    # temperature, log-softmax, gather and entropy in one pass (no (N, T, V) copies: rlvr.logprobs)
+    logprobs, entropy = selective_log_softmax(logits, completion_ids, temperature, return_entropy=True) \
+        if return_entropy else (selective_log_softmax(logits, completion_ids, temperature), None)
+    outputs = (logprobs,)
     outputs += (hidden,) if return_hidden else ()
-    outputs += (token_entropy(logits),) if return_entropy else ()
+    outputs += (entropy,) if return_entropy else ()
     return outputs if len(outputs) > 1 else outputs[0]
 
 

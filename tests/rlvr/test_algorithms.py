@@ -181,12 +181,6 @@ def test_split_batches_with_global_normalizer_equal_one_batch():
         assert parts.item() == pytest.approx(whole.item(), rel=1e-6), mode
 
 
-def test_selective_logprobs_equals_log_softmax_gather():
-    logits, ids = torch.randn(3, 4, 7), torch.randint(0, 7, (3, 4))
-    expected = torch.log_softmax(logits, -1).gather(-1, ids.unsqueeze(-1)).squeeze(-1)
-    assert torch.allclose(A.selective_logprobs(logits, ids), expected, atol=1e-6)
-
-
 def test_masked_mean():
     assert A.masked_mean(torch.tensor([1.0, 5.0, 3.0]), torch.tensor([1, 0, 1])).item() == 2.0
     assert A.masked_mean(torch.tensor([1.0]), torch.tensor([0])).item() == 0.0
@@ -223,15 +217,6 @@ def test_log_ratios_and_kl_are_clamped_to_finite_values():
         assert values[0, 2] == 0, name  # no clamp where nothing needs one
     assert A.kl_k3(new, old).max() <= A.K3_BOUND
     assert A.kl_k1(new, old).tolist() == [[20.0, -20.0, 0.0]]
-
-
-def test_token_entropy_hand_computed():
-    uniform = torch.zeros(1, 1, 8)  # log 8
-    certain = torch.tensor([[[0.0, -1e4, -1e4]]])  # 0
-    two = torch.log(torch.tensor([[[0.25, 0.75]]]))  # -(.25 ln .25 + .75 ln .75) = 0.562335
-    assert torch.allclose(A.token_entropy(uniform), torch.tensor([[math.log(8)]]))
-    assert A.token_entropy(certain).abs().item() < 1e-5
-    assert abs(A.token_entropy(two).item() - 0.562335) < 1e-5
 
 
 def test_ratio_stats_hand_computed():
