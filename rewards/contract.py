@@ -87,8 +87,8 @@ def per_row(fn: Callable) -> Callable:
 
 def is_concurrent(fn: Callable) -> bool:
     """Whether ``fn`` runs on the event loop: an ``async def`` reward, or a ``per_row`` one."""
-    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None)) \
-        or getattr(fn, "rlvr_per_row", False)
+    return (inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(type(fn).__call__)  # an async __call__
+            or getattr(fn, "rlvr_per_row", False))
 
 
 async def call_reward_async(fn: Callable, prompts: list, completions: list, rows: list[dict],

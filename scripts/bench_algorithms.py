@@ -4,8 +4,9 @@
 
 Each algorithm trains from the same cached toy model with its recipe (recipes/toy/*_arithmetic.yaml,
 64 completions per step in all) and reports held-out greedy accuracy every --eval_steps and the
-median seconds per step with its rollout / score / update split. With several --seeds, the final
-accuracy is given as a mean with a 95% t-interval over the seeds (one seed is inside the noise).
+median seconds per step with its rollout / score / update split. With several --seeds (each seed also
+warm-starts its own toy model), the final accuracy and the gain over each seed's start are given as a
+mean with a 95% t-interval over the seeds (one seed is inside the noise).
 """
 
 from __future__ import annotations
@@ -62,14 +63,20 @@ def main() -> None:
     results = {}
     for name, by_seed in runs.items():
         finals = [list(r["accuracy"].values())[-1] for r in by_seed]
-        mean = statistics.mean(finals)
+        # the toy's warm start depends on the seed, so the gain over each seed's own start is the paired figure
+        gains = [list(r["accuracy"].values())[-1] - list(r["accuracy"].values())[0] for r in by_seed]
+        mean, gain = statistics.mean(finals), statistics.mean(gains)
         half = T_975[len(finals) - 1] * statistics.stdev(finals) / len(finals) ** 0.5 if len(finals) > 1 else None
+        gain_half = T_975[len(gains) - 1] * statistics.stdev(gains) / len(gains) ** 0.5 if len(gains) > 1 else None
         results[name] = {"seeds": args.seeds, "final_accuracy": finals, "final_mean": mean, "final_ci95": half,
+                         "gain": gains, "gain_mean": gain, "gain_ci95": gain_half,
                          "runs": by_seed, **{k: statistics.median(r[k] for r in by_seed)
                                              for k in ("step_s_median", "rollout_s_median", "update_s_median")}}
         curve = ", ".join(f"{step}: {acc:.1%}" for step, acc in by_seed[0]["accuracy"].items())
         interval = f" ± {half:.1%}" if half is not None else ""
-        print(f"{name}: final accuracy {mean:.1%}{interval} over seeds {args.seeds} {[f'{a:.1%}' for a in finals]}; "
+        gain_interval = f" ± {gain_half:.1%}" if gain_half is not None else ""
+        print(f"{name}: final accuracy {mean:.1%}{interval} over seeds {args.seeds} {[f'{a:.1%}' for a in finals]}, "
+              f"gain over the start {gain:+.1%}{gain_interval}; "
               f"{results[name]['step_s_median'] * 1000:.0f} ms/step (rollout "
               f"{results[name]['rollout_s_median'] * 1000:.0f}, update {results[name]['update_s_median'] * 1000:.0f}); "
               f"seed {args.seeds[0]} curve {curve}")
