@@ -2,7 +2,7 @@
 (PPO's whitened GAE, REINFORCE++); run under `accelerate launch` with 1 or 2 processes.
 
     accelerate launch [--multi_gpu] --num_processes N tests/rlvr/trainers/dist_update.py OUT.pt \
-        [ppo | reinforce_pp | reinforce_pp_baseline]
+        [ppo | reinforce_pp]
 
 Every process samples the same full batch (same seed), keeps its own prompts' groups, and takes
 one optimizer step (with gradient accumulation); the main process saves the new parameters.
@@ -12,6 +12,7 @@ import sys
 
 import torch
 
+from rlvr.algorithms import ADVANTAGE_ESTIMATORS
 from rlvr.config import GRPOConfig, PPOConfig
 from rlvr.trainers import GRPOTrainer, PPOTrainer
 from tests.conftest import TEST_SFT_STEPS
@@ -57,12 +58,13 @@ def ppo_advantages(out_path: str) -> None:
     acc.wait_for_everyone()
 
 
-def reinforce_pp_advantages(out_path: str, estimator: str) -> None:
+def reinforce_pp_advantages(out_path: str) -> None:
     """Every process samples the same batch and keeps its own prompts' groups; the gathered
-    advantages must not depend on the number of processes."""
+    advantages of both REINFORCE++ estimators must not depend on the number of processes (one launch
+    computes both: each launch costs more than the estimators)."""
     config = GRPOConfig(model_name_or_path="toy", toy_sft_steps=TEST_SFT_STEPS, max_new_tokens=8,
                         prompts_per_step=8, group_size=4, num_eval_samples=0, report_to=["none"],
-                        output_dir="/tmp/unused", advantage_estimator=estimator)
+                        output_dir="/tmp/unused", advantage_estimator="reinforce_pp")
     trainer = GRPOTrainer(config)
     acc = trainer.accelerator
     rows = [trainer._row(i) for i in range(config.prompts_per_step)]
@@ -72,16 +74,19 @@ def reinforce_pp_advantages(out_path: str, estimator: str) -> None:
     batch.rewards = batch.rewards + torch.linspace(0, 1, len(batch))  # the halves' statistics differ
     per_process = len(batch) // acc.num_processes
     mine = batch.select(range(acc.process_index * per_process, (acc.process_index + 1) * per_process))
-    advantages = acc.gather(trainer.compute_advantages(mine).contiguous())
+    out = {}
+    for estimator in ("reinforce_pp", "reinforce_pp_baseline"):
+        trainer.advantage_fn = ADVANTAGE_ESTIMATORS[estimator]
+        out[estimator] = acc.gather(trainer.compute_advantages(mine).contiguous())
     if acc.is_main_process:
-        torch.save(advantages, out_path)
+        torch.save(out, out_path)
     acc.wait_for_everyone()
 
 
 if __name__ == "__main__":
     if sys.argv[2:] == ["ppo"]:
         ppo_advantages(sys.argv[1])
-    elif sys.argv[2:]:
-        reinforce_pp_advantages(sys.argv[1], sys.argv[2])
+    elif sys.argv[2:] == ["reinforce_pp"]:
+        reinforce_pp_advantages(sys.argv[1])
     else:
         main(sys.argv[1])
