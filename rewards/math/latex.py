@@ -52,6 +52,7 @@ _DEGREES_IN_TRIG = re.compile(r"(\d+(?:\.\d+)?)\s*(?:\^\s*\{?\s*\\circ\s*\}?|°|
 _ELLIPSIS = re.compile(r"(?<=\d)\s*(?:\\[lc]?dots|\.\.\.|…)")
 _CONNECTIVE = re.compile(r"\s*(?<![a-zA-Z\\])\b(?:and|or)\b(?![a-zA-Z])\s*")
 _MIXED = re.compile(r"(?<![\d.^_{])(\d+)\s+(\d+)\s*/\s*(\d+)(?![\d.])")
+_LOCAL_THOUSANDS = re.compile(r"(?<![\d^_.{])\d{1,3}(?: \d{3})+(?![\d./^])")
 _SPACED_THOUSANDS = re.compile(r"^[-+]?\d{1,3}(?: \d{3})+(?:\.\d+)?$")
 
 
@@ -222,6 +223,7 @@ def normalize(answer: str) -> Normalized:
     spaced_comma = ", " in s
     if _SPACED_THOUSANDS.match(s):
         s = s.replace(" ", "")
+    s = _LOCAL_THOUSANDS.sub(lambda m: m.group(0).replace(" ", ""), s)  # "x = 1 000"
     s = _MIXED.sub(r"(\1+\2/\3)", s)
     s = re.sub(r"(?<=\d) (?=\d)", "*", s)  # "2^6 3^5": a product, never one number
     s = _KEEP_SPACE.sub("\x00", s).replace(" ", "").replace("\x00", " ")

@@ -30,7 +30,7 @@ def test_is_equivalent(a, b, same):
     ("2x<=2", "x<1", False), ("x>1", "x<1", False),  # inequalities normalised, direction and strictness kept
     ("4 4/9", "40/9", True), ("4 4/9", "44/9", False), ("1 1/2", "11/2", False),  # mixed numbers
     ("2^6 3^5 5^4", "9720000", True), ("2^6 3^5 5^4", "2^{63^{55^4}}", False),  # a space multiplies
-    ("1 000", "1000", True), ("32, 349", "32349", False), (r"11,\! 111,\! 100", "11111100", True),
+    ("1 000", "1000", True), ("x = 1 000", "1000", True), ("32, 349", "32349", False), (r"11,\! 111,\! 100", "11111100", True),
     (r"\sin(90^\circ - x)", r"\cos x", True), (r"\sin 30^\circ", r"\frac12", True), (r"30^\circ", "30", True),
     (r"2.3148\ldots \times 10^{-3}", r"\frac{1}{432}", True), ("2.3148e-3", r"\frac{1}{432}", True),
     (r"2.31 \times 10^{-3}", r"\frac{1}{432}", True), (r"2.32 \times 10^{-3}", r"\frac{1}{432}", False),
