@@ -18,6 +18,7 @@ import statistics
 import tempfile
 
 from rlvr.config import parse_config
+from rlvr.metrics import t_interval
 from rlvr.tracking import read_jsonl
 from rlvr.trainers import TRAINERS
 
@@ -32,7 +33,6 @@ RUNS = {
     "reinforce_pp": ("reinforce_pp_arithmetic.yaml", []),
     "reinforce_pp_baseline": ("reinforce_pp_baseline_arithmetic.yaml", []),
 }
-T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}  # by dof
 
 
 def run(name: str, args, out_dir: str, seed: int) -> dict:
@@ -66,8 +66,7 @@ def main() -> None:
         # the toy's warm start depends on the seed, so the gain over each seed's own start is the paired figure
         gains = [list(r["accuracy"].values())[-1] - list(r["accuracy"].values())[0] for r in by_seed]
         mean, gain = statistics.mean(finals), statistics.mean(gains)
-        half = T_975[len(finals) - 1] * statistics.stdev(finals) / len(finals) ** 0.5 if len(finals) > 1 else None
-        gain_half = T_975[len(gains) - 1] * statistics.stdev(gains) / len(gains) ** 0.5 if len(gains) > 1 else None
+        half, gain_half = t_interval(finals), t_interval(gains)
         results[name] = {"seeds": args.seeds, "final_accuracy": finals, "final_mean": mean, "final_ci95": half,
                          "gain": gains, "gain_mean": gain, "gain_ci95": gain_half,
                          "runs": by_seed, **{k: statistics.median(r[k] for r in by_seed)

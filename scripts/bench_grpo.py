@@ -32,8 +32,7 @@ import time
 import torch
 
 from rewards.math import accuracy_reward
-
-T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}  # by dof
+from rlvr.metrics import t_interval
 
 
 def model_path(args) -> str:
@@ -214,8 +213,7 @@ def main() -> None:
         if by_seed:
             accs = list(by_seed.values())
             results[name] |= {"accuracy_after": statistics.mean(accs), "accuracy_by_seed": by_seed,
-                              "accuracy_ci95": T_975[len(accs) - 1] * statistics.stdev(accs) / len(accs) ** 0.5
-                              if len(accs) > 1 else None}
+                              "accuracy_ci95": t_interval(accs)}
     results["speedup"] = results["trl"]["step_s_median"] / results["rlvr"]["step_s_median"]
     text = json.dumps(results, indent=2)
     print(text)

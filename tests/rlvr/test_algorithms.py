@@ -240,29 +240,15 @@ def test_whitening_over_processes_equals_whitening_the_whole_batch():
     """Two 'processes' whitening their halves with summed statistics give what one process
     gives on the whole batch; whitening each half alone does not. The sums are exchanged by
     running both halves in lockstep threads through a real barrier."""
-    import threading
+    from tests.rlvr.test_algorithms_objectives import run_as_two_processes
 
     torch.manual_seed(0)
     values = torch.randn(6, 5) * torch.tensor([[1.0], [1.0], [1.0], [5.0], [5.0], [5.0]]) + 2
     mask = (torch.rand(6, 5) > 0.3).long()
     whole = A.masked_whiten(values, mask)
     halves = [(values[:3], mask[:3]), (values[3:], mask[3:])]
-    slots, barrier, results = [None, None], threading.Barrier(2), [None, None]
-
-    def run(rank):
-        def all_reduce_sum(t):
-            slots[rank] = t
-            barrier.wait()
-            total = slots[0] + slots[1]
-            barrier.wait()
-            return total
-        results[rank] = A.masked_whiten(*halves[rank], all_reduce_sum=all_reduce_sum)
-
-    threads = [threading.Thread(target=run, args=(r,)) for r in (0, 1)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = run_as_two_processes(lambda half, all_reduce_sum: A.masked_whiten(*half, all_reduce_sum=all_reduce_sum),
+                                   halves)
     assert torch.allclose(torch.cat(results), whole, atol=1e-6)
     local = torch.cat([A.masked_whiten(v, m) for v, m in halves])
     assert not torch.allclose(local, whole, atol=1e-3)

@@ -18,18 +18,27 @@ from rlvr.trainers import GRPOTrainer, PPOTrainer
 from tests.conftest import TEST_SFT_STEPS
 
 
+def my_share(trainer, spread_rewards: bool = False):
+    """Every process samples and scores the same full batch (same seed) and keeps its own prompts'
+    share; ``spread_rewards`` adds 0..1 across the rows so the shares' statistics differ."""
+    acc = trainer.accelerator
+    rows = [trainer._row(i) for i in range(trainer.config.prompts_per_step)]
+    torch.manual_seed(1234)
+    batch = trainer.sample(rows)  # identical on every process
+    batch.rewards, batch.reward_per_func, _ = trainer.scorer(batch.prompts, batch.completions, batch.rows)
+    if spread_rewards:
+        batch.rewards = batch.rewards + torch.linspace(0, 1, len(batch))
+    per_process = len(batch) // acc.num_processes
+    return batch.select(range(acc.process_index * per_process, (acc.process_index + 1) * per_process))
+
+
 def main(out_path: str) -> None:
     config = GRPOConfig(model_name_or_path="toy", toy_sft_steps=TEST_SFT_STEPS, max_new_tokens=8,
                         prompts_per_step=8, group_size=4, micro_batch_size=8, learning_rate=1e-3,
                         num_eval_samples=0, report_to=["none"], output_dir="/tmp/unused", max_grad_norm=1.0)
     trainer = GRPOTrainer(config)
     acc = trainer.accelerator
-    rows = [trainer._row(i) for i in range(config.prompts_per_step)]
-    torch.manual_seed(1234)
-    batch = trainer.sample(rows)  # identical on every process
-    batch.rewards, batch.reward_per_func, _ = trainer.scorer(batch.prompts, batch.completions, batch.rows)
-    per_process = len(batch) // acc.num_processes
-    mine = batch.select(range(acc.process_index * per_process, (acc.process_index + 1) * per_process))
+    mine = my_share(trainer)
     mine.advantages = trainer.compute_advantages(mine)
     trainer.update(mine)
     if acc.is_main_process:
@@ -44,13 +53,7 @@ def ppo_advantages(out_path: str) -> None:
                        prompts_per_step=8, num_eval_samples=0, report_to=["none"], output_dir="/tmp/unused")
     trainer = PPOTrainer(config)
     acc = trainer.accelerator
-    rows = [trainer._row(i) for i in range(config.prompts_per_step)]
-    torch.manual_seed(1234)
-    batch = trainer.sample(rows)
-    batch.rewards, batch.reward_per_func, _ = trainer.scorer(batch.prompts, batch.completions, batch.rows)
-    batch.rewards = batch.rewards + torch.linspace(0, 1, len(batch))  # distinct returns per row
-    per_process = len(batch) // acc.num_processes
-    mine = batch.select(range(acc.process_index * per_process, (acc.process_index + 1) * per_process))
+    mine = my_share(trainer, spread_rewards=True)  # distinct returns per row
     trainer.add_logprobs(mine)
     advantages = acc.gather(trainer.compute_advantages(mine).contiguous())
     if acc.is_main_process:
@@ -67,13 +70,7 @@ def reinforce_pp_advantages(out_path: str) -> None:
                         output_dir="/tmp/unused", advantage_estimator="reinforce_pp")
     trainer = GRPOTrainer(config)
     acc = trainer.accelerator
-    rows = [trainer._row(i) for i in range(config.prompts_per_step)]
-    torch.manual_seed(1234)
-    batch = trainer.sample(rows)
-    batch.rewards, batch.reward_per_func, _ = trainer.scorer(batch.prompts, batch.completions, batch.rows)
-    batch.rewards = batch.rewards + torch.linspace(0, 1, len(batch))  # the halves' statistics differ
-    per_process = len(batch) // acc.num_processes
-    mine = batch.select(range(acc.process_index * per_process, (acc.process_index + 1) * per_process))
+    mine = my_share(trainer, spread_rewards=True)  # the halves' statistics differ
     out = {}
     for estimator in ("reinforce_pp", "reinforce_pp_baseline"):
         trainer.advantage_fn = ADVANTAGE_ESTIMATORS[estimator]
