@@ -13,6 +13,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
+# The (N, T) fields: one value per completion token (``advantages`` only when token-level).
+TOKEN_FIELDS = ("completion_ids", "completion_mask", "advantages", "sampler_logprobs", "old_logprobs",
+                "ref_logprobs", "importance_weights")
+
 
 @dataclass
 class Rollout:
@@ -34,7 +38,7 @@ class Rollout:
     old_logprobs: Tensor | None = None  # (N, T) log π_old(a_t|s_t): the policy that sampled, by the trainer's forward
     ref_logprobs: Tensor | None = None  # (N, T) log π_ref(a_t|s_t), for the KL term
     importance_weights: Tensor | None = None  # (N, T) each token's policy-loss weight for π_sampler ≠ π_old
-    extras: dict[str, Tensor] = field(default_factory=dict)  # trainer-specific (N, ...) tensors
+    extras: dict[str, Tensor] = field(default_factory=dict)  # trainer-specific (N, ...); (N, T, ...) is per token
 
     def __len__(self) -> int:
         return self.prompt_ids.shape[0]
@@ -52,6 +56,36 @@ class Rollout:
             elif isinstance(value, dict):
                 out[f.name] = {k: v[index.to(v.device)] for k, v in value.items()}
         return replace(self, **out)
+
+    def lengths(self) -> Tensor:
+        """(N,) tokens each row runs through the model: prompt plus completion, padding excluded."""
+        return self.prompt_mask.sum(1) + self.completion_mask.sum(1)
+
+    def trimmed(self) -> Rollout:
+        """The same rows without the columns that are padding in every row: leading prompt columns and
+        completion columns after every row's last loss token. Exact: positions count from the first real
+        token and attention is causal, so no kept token's log-probability changes; the forward pass then
+        costs the longest row of this batch, not of the whole rollout."""
+        p_keep = int(self.prompt_mask.any(0).nonzero()[0]) if self.prompt_mask.any() else 0
+        seen = self.completion_mask.any(0).nonzero()
+        width = int(seen[-1]) + 1 if len(seen) else 1  # at least one column, even if every row is masked
+        full = self.completion_mask.shape[1]
+        if p_keep == 0 and width == full:
+            return self
+        out = {"prompt_ids": self.prompt_ids[:, p_keep:], "prompt_mask": self.prompt_mask[:, p_keep:]}
+        for name in TOKEN_FIELDS:
+            value = getattr(self, name)
+            if value is not None and value.dim() >= 2:  # advantages may be (N,): per completion
+                out[name] = value[:, :width]
+        out["extras"] = {k: v[:, :width] if v.dim() >= 2 and v.shape[:2] == self.completion_mask.shape else v
+                         for k, v in self.extras.items()}
+        return replace(self, **out)
+
+
+def pad_columns(t: Tensor, width: int, value: int | float = 0) -> Tensor:
+    """``t`` (N, T', ...) right-padded to ``width`` columns: a trimmed batch's per-token result back in
+    the rollout's shape."""
+    return _pad_to(t, width, left=False, value=value)
 
 
 def _pad_to(t: Tensor, width: int, left: bool, value: int | float) -> Tensor:

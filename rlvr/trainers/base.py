@@ -54,7 +54,7 @@ from rlvr.modeling import (
 from rlvr.rollout import GENERATORS, SamplingParams, sample_rollout
 from rlvr.scoring import Scorer, reward_name
 from rlvr.tracking import JsonlLog, plot_training
-from rlvr.types import Rollout, cat_rollouts
+from rlvr.types import Rollout, cat_rollouts, pad_columns
 
 RUN_CONFIG = "run_config.json"  # not config.json: the saved model's own config.json goes to the same folder
 
@@ -378,10 +378,15 @@ class RLTrainer:
         for name in (n for n, want in wanted.items() if want):
             with self.reference() if name == "ref_logprobs" else nullcontext(self.model) as model, \
                     self.accelerator.autocast():
-                parts = [completion_logprobs(model, *self._inputs(batch.select(range(i, i + s.micro_batch_size))),
-                                             c.temperature, s.prefix_share)
-                         for i in range(0, len(batch), s.micro_batch_size)]
-            setattr(batch, name, torch.cat(parts))
+                setattr(batch, name, self.per_micro_batch(batch, lambda micro: completion_logprobs(
+                    model, *self._inputs(micro), c.temperature, s.prefix_share)))
+
+    def per_micro_batch(self, batch: Rollout, fn) -> torch.Tensor:
+        """``fn`` (a micro-batch -> (n, T') per-token tensor) over the batch's micro-batches, each without
+        its all-padding columns (``Rollout.trimmed``), joined back at the batch's width (N, T)."""
+        size, width = self.sizes.micro_batch_size, batch.completion_mask.shape[1]
+        return torch.cat([pad_columns(fn(batch.select(range(i, i + size)).trimmed()), width)
+                          for i in range(0, len(batch), size)])
 
     def has_reference(self) -> bool:
         return self.config.kl_coef > 0
@@ -436,12 +441,17 @@ class RLTrainer:
             order = self._shuffle(len(batch), epoch)
             for start in range(0, len(batch), s.mini_batch_size):
                 mini = batch.select(order[start : start + s.mini_batch_size])
+                if c.sort_micro_batches and s.micro_batch_size < len(mini):
+                    mini = mini.select(self._by_length(mini))
                 local = A.loss_normalizer(mini.completion_mask, c.loss_aggregation, c.max_new_tokens)
                 normalizer = acc.reduce(local.to(acc.device), "sum")
                 trained = self.trained()
                 for m in range(0, len(mini), s.micro_batch_size):
                     with acc.accumulate(*[model for _, model, _, _ in trained]):
-                        losses, micro_stats = self.loss(mini.select(range(m, m + s.micro_batch_size)), normalizer)
+                        micro = mini.select(range(m, m + s.micro_batch_size)).trimmed()
+                        losses, micro_stats = self.loss(micro, normalizer)
+                        stats["update/padded_fraction"].append(1 - micro.lengths().sum() / micro.lengths().new_tensor(
+                            len(micro) * (micro.prompt_ids.shape[1] + micro.completion_ids.shape[1])))
                         self._backward(losses, trained, s.grad_accum_steps * acc.num_processes)
                         for name, model, optimizer, _ in trained:
                             if acc.sync_gradients and c.max_grad_norm is not None:
@@ -482,6 +492,15 @@ class RLTrainer:
         g = torch.Generator().manual_seed(self.config.seed * 1_000_003 + self.global_step * 101 + epoch)
         share = s.prefix_share
         groups = torch.randperm(n // share, generator=g)
+        return (groups.unsqueeze(1) * share + torch.arange(share)).reshape(-1)
+
+    def _by_length(self, mini: Rollout) -> torch.Tensor:
+        """Row order that puts rows of similar length in the same micro-batch, longest first, so each
+        micro-batch is padded to its own longest row. Whole shared-prompt groups move together. The
+        gradient is the same: the mini-batch's micro-batch gradients are summed before the step."""
+        share = self.sizes.prefix_share
+        longest = mini.lengths().view(-1, share).amax(1)
+        groups = torch.argsort(longest, descending=True, stable=True)
         return (groups.unsqueeze(1) * share + torch.arange(share)).reshape(-1)
 
     def loss(self, micro: Rollout, normalizer: torch.Tensor) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:

@@ -61,9 +61,7 @@ class PPOTrainer(RLTrainer):
         # A completion that could not be scored has no reward to learn from: out of both losses.
         batch.completion_mask = batch.completion_mask * (~torch.isnan(batch.rewards)).unsqueeze(-1).to(
             batch.completion_mask)
-        s = self.sizes
-        batch.extras["old_values"] = torch.cat([self._values(batch.select(range(i, i + s.micro_batch_size)))[0]
-                                                for i in range(0, len(batch), s.micro_batch_size)])
+        batch.extras["old_values"] = self.per_micro_batch(batch, lambda micro: self._values(micro)[0])
 
     def _values(self, micro: Rollout, train_backbone: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
         """V(s_t) (N, T) and, with a shared backbone, the policy's log-probs from the same forward

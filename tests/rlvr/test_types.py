@@ -24,3 +24,24 @@ def test_select_takes_rows_of_every_field():
     r.completions = ["a", "b", "c", "d"]
     s = r.select([3, 1])
     assert s.completions == ["d", "b"] and s.rewards.tolist() == [3.0, 1.0] and len(s) == 2
+
+
+def test_trimmed_drops_columns_that_are_padding_in_every_row():
+    r = _rollout(4, 5, n=2)
+    r.prompt_mask[:, :2] = 0  # both prompts left-padded by 2; one by 3
+    r.prompt_mask[1, 2] = 0
+    r.completion_mask[0, 3:] = 0  # the longer completion ends at column 3
+    r.completion_mask[1, 1:] = 0
+    r.advantages = torch.arange(10.0).view(2, 5)  # token-level
+    r.old_logprobs = torch.zeros(2, 5)
+    r.reward_per_func = torch.ones(2, 5)  # (N, F) with F == T: not per token, kept whole
+    r.extras = {"values": torch.ones(2, 5), "scalar": torch.ones(2)}
+    t = r.trimmed()
+    assert t.prompt_mask.tolist() == [[1, 1], [0, 1]] and t.prompt_ids.shape == (2, 2)
+    assert t.completion_mask.tolist() == [[1, 1, 1], [1, 0, 0]] and t.completion_ids.shape == (2, 3)
+    assert t.advantages.tolist() == [[0, 1, 2], [5, 6, 7]] and t.old_logprobs.shape == (2, 3)
+    assert t.reward_per_func.shape == (2, 5) and t.extras["values"].shape == (2, 3) and t.extras["scalar"].shape == (2,)
+    assert t.lengths().tolist() == r.lengths().tolist() == [5, 2]
+    r.advantages = torch.ones(2)  # sequence-level advantages are not columns
+    assert r.trimmed().advantages.shape == (2,)
+    assert _rollout(2, 2).trimmed().completion_ids.shape == (2, 2)  # nothing to trim

@@ -269,3 +269,45 @@ def test_gradient_checkpointing_gives_the_same_update(tmp_path, toy_dir, use_pef
     plain, recomputed = params_after_one_step("plain", False), params_after_one_step("ckpt", True)
     for k in plain:
         assert torch.allclose(plain[k], recomputed[k], atol=1e-5), k
+
+
+def test_micro_batches_sorted_by_length_and_trimmed_keep_the_gradient_with_less_padding(tmp_path, toy_dir):
+    from rlvr.trainers.base import Timer
+
+    # 8 groups of 2 (one prompt each, run once per group), micro-batches of 2 groups; lengths not sorted, and
+    # sorting rows instead of groups would split groups (a wrong shared prompt, a wrong gradient)
+    config = small_config(tmp_path, max_steps=1, num_eval_samples=0, prompts_per_step=8, group_size=2,
+                          micro_batch_size=4, max_new_tokens=12, max_grad_norm=None)
+    trainer = GRPOTrainer(config)
+    batch, _ = trainer.sample_batch(Timer())
+    g = torch.Generator().manual_seed(0)
+    first = torch.tensor([12, 6, 11, 7, 10, 5, 9, 8])  # each group's two rows: n and about n/2 tokens
+    cut = torch.stack([first, (first + 1) // 2], 1).reshape(-1)
+    batch.completion_ids = torch.randint(3, len(trainer.tokenizer), (len(batch), 12), generator=g)
+    batch.completion_mask = (torch.arange(12) < cut.unsqueeze(1)).long()
+    batch.advantages = torch.randn(len(batch), generator=g)
+    model = trainer.accelerator.unwrap_model(trainer.model)
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+
+    # reference: one forward and backward over the whole untrimmed batch
+    normalizer = A.loss_normalizer(batch.completion_mask, config.loss_aggregation, config.max_new_tokens)
+    trainer.loss(batch, normalizer)[0]["policy"].backward()
+    reference = {n: p.grad.clone() for n, p in model.named_parameters()}
+    model.zero_grad(set_to_none=True)
+
+    def gradient_and_padding(sort):
+        seen = []
+        optimizer = trainer.trained()[0][2]
+        handle = getattr(optimizer, "optimizer", optimizer).register_step_pre_hook(
+            lambda *_: seen.append({n: p.grad.clone() for n, p in model.named_parameters()}))
+        trainer.config.sort_micro_batches = sort
+        stats = trainer.update(batch)
+        handle.remove()
+        model.load_state_dict(start)
+        return seen[0], stats["update/padded_fraction"]
+
+    for sort in (True, False):
+        grads, _ = gradient_and_padding(sort)
+        for name, g in reference.items():
+            assert torch.allclose(grads[name], g, rtol=1e-4, atol=1e-7), (sort, name)
+    assert gradient_and_padding(True)[1] < gradient_and_padding(False)[1] - 0.05
