@@ -68,7 +68,8 @@ class RLConfig:
                                                         "such as q_proj v_proj).")
     # --- data ---
     dataset: str = _f("toy", "Hub name, local .json/.jsonl/.parquet file (the whole file is the split), "
-                             "or 'toy' (the a+b task).")
+                             "or a task generated offline: 'toy' (a+b=? for the toy model) or 'small_sums' "
+                             "(\"What is 12 + 7?\", a, b in 0..20, for an instruct model).")
     dataset_config: str | None = _f(None, "Hub dataset configuration name (e.g. 'main' for gsm8k).")
     train_split: str = _f("train", "Split trained on.")
     eval_dataset: str | None = _f(None, "Dataset for held-out accuracy; defaults to `dataset` (whose eval_split, "
@@ -131,6 +132,10 @@ class RLConfig:
     micro_batch_tokens: int | None = _f(None, "Memory-aware micro-batching: the largest micro-batch (a divisor "
                                               "of the mini-batch) whose padded prompt + completion tokens fit "
                                               "this budget, from max_prompt_length + max_new_tokens.")
+    sort_micro_batches: bool = _f(True, "Put completions of similar length in the same micro-batch (whole groups move "
+                                        "together) so each is padded to its own longest row: the same gradient, less "
+                                        "padding, when micro_batch_size splits a mini-batch. Every micro-batch also "
+                                        "drops the columns that are padding in all its rows.")
     policy_loss: PolicyLoss = _f(
         "ppo_clip", POLICY_LOSSES.help("The policy objective, each with clip_low / clip_high as its clip range "
                                        "(gspo's paper uses 3e-4 / 4e-4: see clip_low)."))

@@ -1,4 +1,4 @@
-"""Datasets: loading (Hub name, local json/jsonl/parquet, or the offline toy task), validation with
+"""Datasets: loading (Hub name, local json/jsonl/parquet, or an offline generated task), validation with
 errors that name the row and column and say what to set, the columns each reward function needs,
 prompt formatting, and a resumable prompt sampler."""
 
@@ -23,17 +23,35 @@ class DataError(ValueError):
     """A dataset that cannot be trained on; the message names the row and column."""
 
 
+def _small_sums(seed: int):
+    from rlvr.toy import arithmetic_splits
+
+    return arithmetic_splits(seed, max_operand=20, template="What is {a} + {b}?", num_held_out=141)
+
+
+def _toy(seed: int):
+    from rlvr.toy import arithmetic_splits
+
+    return arithmetic_splits(seed)
+
+
+# Datasets built offline from a seed, by name: (train, test) row lists. The split depends only on the
+# seed, and no problem of ``test`` is in ``train``.
+GENERATED_DATASETS = {
+    "toy": _toy,  # "12+7=?", a, b in 0..99, 500 held out: the toy model's own format
+    "small_sums": _small_sums,  # "What is 12 + 7?", a, b in 0..20, 141 of 441 held out: for an instruct model
+}
+
+
 def load_rows(dataset: str, split: str, config_name: str | None = None, seed: int = 0):
-    """A ``datasets.Dataset`` from ``toy``, a local file (whose split is the whole file), or the Hub."""
+    """A ``datasets.Dataset`` from a generated dataset (``toy``, ``small_sums``), a local file (whose split is the whole file), or the Hub."""
     import datasets
 
-    if dataset == "toy":
-        from rlvr.toy import arithmetic_splits
-
-        train, test = arithmetic_splits(seed)
+    if dataset in GENERATED_DATASETS:
+        train, test = GENERATED_DATASETS[dataset](seed)
         rows = {"train": train, "test": test}.get(split)
         if rows is None:
-            raise DataError(f"the toy dataset has splits 'train' and 'test', not {split!r}")
+            raise DataError(f"the {dataset} dataset has splits 'train' and 'test', not {split!r}")
         return datasets.Dataset.from_list(rows)
     ext = os.path.splitext(dataset)[1].lower()
     if ext in LOCAL_FORMATS:

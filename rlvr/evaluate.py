@@ -1,6 +1,6 @@
 """Sampled evaluation with test-time scaling: pass@k, maj@k, weighted and reranked accuracy, adaptive sampling.
 
-    python -m rlvr.evaluate --model M --data {toy|gsm8k|math500|aime|amc|leetcode|codeforces|path.jsonl} \\
+    python -m rlvr.evaluate --model M --data {toy|small_sums|gsm8k|math500|aime|amc|leetcode|codeforces|path.jsonl} \\
         --n 16 --output_dir T
     accelerate launch --num_processes 8 -m rlvr.evaluate ...   # problems split across processes
 
@@ -35,7 +35,7 @@ CODE_INSTRUCTION = "\n\nWrite a complete Python 3 solution in a single ```python
 
 @dataclass(frozen=True)
 class Task:
-    kind: str                 # math | code_function | code_stdio | toy
+    kind: str                 # math | code_function | code_stdio | generated (rlvr.data.GENERATED_DATASETS)
     file: str | None          # file name in the local data folder
     hub: tuple | None         # (path, config, split) on the Hugging Face Hub
     prompt: str               # prompt column
@@ -43,7 +43,8 @@ class Task:
 
 
 TASKS = {
-    "toy": Task("toy", None, None, "prompt", "answer"),
+    "toy": Task("generated", None, None, "prompt", "answer"),
+    "small_sums": Task("generated", None, None, "prompt", "answer"),
     "gsm8k": Task("math", "gsm8k_test.jsonl", ("openai/gsm8k", "main", "test"), "question", "answer"),
     "math500": Task("math", "math500_test.jsonl", ("HuggingFaceH4/MATH-500", None, "test"), "problem", "answer"),
     "aime": Task("math", "aime2024_test.jsonl", ("HuggingFaceH4/aime_2024", None, "train"), "problem", "answer"),
@@ -51,6 +52,9 @@ TASKS = {
     "leetcode": Task("code_function", "leetcode_test.jsonl", None, "problem", "tests"),
     "codeforces": Task("code_stdio", "codeforces_test.jsonl", None, "problem", "tests"),
 }
+
+
+DEFAULT_MAX_NEW_TOKENS = {"toy": 8, "small_sums": 32}
 
 
 def ks(n: int) -> list[int]:
@@ -63,12 +67,12 @@ def ks(n: int) -> list[int]:
 
 
 def load_task(name: str, data_dir: str | None, seed: int = 0) -> tuple[Task, list[dict]]:
-    """The task and its rows: the toy split, a local file (in ``data_dir``, default ``$RLVR_DATA_DIR``
+    """The task and its rows: a generated test split (toy, small_sums), a local file (in ``data_dir``, default ``$RLVR_DATA_DIR``
     or ``./data``), or the Hub (all through ``rlvr.data.load_rows``, the trainer's loader)."""
     from rlvr.data import LOCAL_FORMATS, load_rows
 
-    if name == "toy":
-        return TASKS["toy"], load_rows("toy", "test", seed=seed).to_list()
+    if TASKS.get(name, TASKS["gsm8k"]).kind == "generated":
+        return TASKS[name], load_rows(name, "test", seed=seed).to_list()
     if os.path.splitext(name)[1].lower() in LOCAL_FORMATS:
         rows = load_rows(name, "train").to_list()
         if not rows:
@@ -107,7 +111,7 @@ def check_rows(task: Task, rows: list[dict], name: str) -> None:
 
 
 def prompt_of(task: Task, row: dict):
-    if task.kind == "toy":
+    if task.kind == "generated":  # phrased for its model already: no instruction appended
         return row[task.prompt]
     instruction = MATH_INSTRUCTION if task.kind == "math" else CODE_INSTRUCTION
     return [{"role": "user", "content": str(row[task.prompt]) + instruction}]
@@ -136,7 +140,7 @@ def entry_point(tests: str) -> str | None:
 def judge_problem(task: Task, row: dict, completions: list[str], policy: str = "eval") -> tuple[list[bool], list]:
     """(correct, answer) for each completion; answers are what votes cluster (None: no answer). Math is
     judged under the verifier's ``"eval"`` policy by default, as benchmarks score (docs/rewards.md)."""
-    if task.kind in ("toy", "math"):
+    if task.kind in ("generated", "math"):
         from rewards.math import extract_answer, verify
 
         gold = row[task.reference]
@@ -160,7 +164,7 @@ def judge_problem(task: Task, row: dict, completions: list[str], policy: str = "
 
 
 def equivalence(task: Task) -> Callable:
-    if task.kind in ("toy", "math"):
+    if task.kind in ("generated", "math"):
         from rewards.math import is_equivalent
 
         return is_equivalent
@@ -266,7 +270,8 @@ def parse_args(argv=None):
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--top_p", type=float, default=1.0)
     parser.add_argument("--top_k", type=int, default=0)
-    parser.add_argument("--max_new_tokens", type=int, default=None, help="default: 8 for toy, 1024 otherwise")
+    parser.add_argument("--max_new_tokens", type=int, default=None, help="default: 8 for toy, 32 for small_sums, "
+                        "1024 otherwise")
     parser.add_argument("--batch_size", type=int, default=64, help="sequences generated at once")
     parser.add_argument("--reward_model", default=None, help="a sequence-classification reward model for rerank@k")
     parser.add_argument("--adaptive_threshold", type=float, default=0.95)
@@ -306,7 +311,7 @@ def main(argv=None) -> dict | None:
     model = load_causal_lm(model_path, args.dtype).to(state.device)
     model.eval()
     scorer = RewardModelScorer(args.reward_model, device=state.device) if args.reward_model else None
-    max_new = args.max_new_tokens or (8 if task.kind == "toy" else 1024)
+    max_new = args.max_new_tokens or DEFAULT_MAX_NEW_TOKENS.get(args.data, 1024)
     kwargs = dict(max_new_tokens=max_new, batch_size=args.batch_size)
     indices = list(range(len(rows)))
     records = []

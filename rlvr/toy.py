@@ -46,12 +46,15 @@ SIZES = {
 }
 
 
-def arithmetic_splits(seed: int = 0) -> tuple[list[dict], list[dict]]:
-    """(train, test) rows of the a+b task; the split depends only on ``seed``."""
-    pairs = [(a, b) for a in range(MAX_OPERAND + 1) for b in range(MAX_OPERAND + 1)]
+def arithmetic_splits(seed: int = 0, max_operand: int = MAX_OPERAND, template: str = "{a}+{b}=?",
+                      num_held_out: int = NUM_HELD_OUT) -> tuple[list[dict], list[dict]]:
+    """(train, test) rows of the a+b task over a, b in 0..max_operand; the split depends only on
+    ``seed``, and no (a, b) pair of the test split is in the train split."""
+    pairs = [(a, b) for a in range(max_operand + 1) for b in range(max_operand + 1)]
     random.Random(seed).shuffle(pairs)
-    rows = [{"prompt": [{"role": "user", "content": f"{a}+{b}=?"}], "answer": str(a + b)} for a, b in pairs]
-    return rows[NUM_HELD_OUT:], rows[:NUM_HELD_OUT]
+    rows = [{"prompt": [{"role": "user", "content": template.format(a=a, b=b)}], "answer": str(a + b)}
+            for a, b in pairs]
+    return rows[num_held_out:], rows[:num_held_out]
 
 
 def build_tokenizer(seed: int = 0):

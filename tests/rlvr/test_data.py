@@ -1,3 +1,5 @@
+import re
+
 import datasets
 import pytest
 
@@ -130,8 +132,22 @@ def test_eval_overlap_counts_evaluation_prompts_seen_in_training():
         "eval_dataset to data the model does not train on")
 
 
-def test_the_toy_splits_do_not_overlap():
-    assert eval_overlap(load_rows("toy", "train"), load_rows("toy", "test").to_list(), "prompt") == 0
+@pytest.mark.parametrize("name, sizes", [("toy", (9500, 500)), ("small_sums", (300, 141))])
+def test_generated_splits_do_not_overlap_and_depend_only_on_the_seed(name, sizes):
+    train, test = load_rows(name, "train"), load_rows(name, "test")
+    assert (len(train), len(test)) == sizes
+    assert eval_overlap(train, test.to_list(), "prompt") == 0
+    assert load_rows(name, "test").to_list() == test.to_list() != load_rows(name, "test", seed=1).to_list()
+    for row in test.to_list()[:20]:  # the answer is the sum the prompt asks for
+        a, b = map(int, re.findall(r"\d+", row["prompt"][0]["content"]))
+        assert row["answer"] == str(a + b)
+    with pytest.raises(DataError, match=f"the {name} dataset has splits 'train' and 'test'"):
+        load_rows(name, "validation")
+
+
+def test_small_sums_asks_as_a_person_would():
+    row = load_rows("small_sums", "test")[0]
+    assert re.fullmatch(r"What is \d{1,2} \+ \d{1,2}\?", row["prompt"][0]["content"])
 
 
 def test_import_reward_says_where_modules_are_imported_from(tmp_path, monkeypatch):

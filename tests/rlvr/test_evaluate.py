@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from rlvr.evaluate import Task, entry_point, judge_problem, ks, load_task, main
+from rlvr.evaluate import Task, entry_point, judge_problem, ks, load_task, main, prompt_of
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -48,6 +48,13 @@ def test_math_is_judged_under_the_eval_policy_by_default():
     rambling = "Let me think. So $d = 90/n$. Therefore, there are 12 such sequences."
     assert judge_problem(task, {"answer": "12"}, [rambling]) == ([True], ["12"])
     assert judge_problem(task, {"answer": "12"}, [rambling], policy="train") == ([False], [None])
+
+
+def test_generated_tasks_are_their_held_out_split_prompted_as_is():
+    task, rows = load_task("small_sums", None)
+    assert task.kind == "generated" and len(rows) == 141
+    assert prompt_of(task, rows[0]) == rows[0]["prompt"]  # no math instruction appended
+    assert judge_problem(task, rows[0], [f"The answer is {rows[0]['answer']}."])[0] == [True]
 
 
 def test_unknown_data_and_local_files_fail_clearly(tmp_path):
