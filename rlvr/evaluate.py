@@ -71,7 +71,7 @@ def load_task(name: str, data_dir: str | None, seed: int = 0) -> tuple[Task, lis
     or ``./data``), or the Hub (all through ``rlvr.data.load_rows``, the trainer's loader)."""
     from rlvr.data import LOCAL_FORMATS, load_rows
 
-    if TASKS.get(name, TASKS["gsm8k"]).kind == "generated":
+    if name in TASKS and TASKS[name].kind == "generated":
         return TASKS[name], load_rows(name, "test", seed=seed).to_list()
     if os.path.splitext(name)[1].lower() in LOCAL_FORMATS:
         rows = load_rows(name, "train").to_list()
