@@ -10,7 +10,8 @@ a group of --group, at most --max_new_tokens new tokens, temperature 1.0, lr 1e-
 same seed, float32, no gradient checkpointing, and the same ``rewards.math.accuracy_reward`` on the
 a+b task. Held-out greedy accuracy of both trained models is measured by the same function on the same
 held-out prompts, for every seed of --seeds (the mean and a 95% t-interval are reported: one seed is
-inside the noise). Step times come from --repeats runs of each trainer in A-B-B-A order.
+inside the noise). The seed varies sampling and data order; the split is seed 0's for all, the one the
+toy warm start was trained on (another seed's held-out problems would include ones it has seen). Step times come from --repeats runs of each trainer in A-B-B-A order.
 
 **FLOP-bound fraction**: the model's FLOPs per step (2·params per token generated or prompted once, 6·params
 per token trained, attention ignored) divided by this machine's measured dense-matmul rate (float32, the
@@ -35,6 +36,15 @@ from rewards.math import accuracy_reward
 from rlvr.metrics import t_interval
 
 
+def splits() -> tuple[list[dict], list[dict]]:
+    """The a+b train / held-out split for every seed: the toy warm start (``python -m rlvr.toy``) trained on
+    seed 0's train split, so another seed's split would hold out problems the model has seen. The seed
+    varies sampling and data order only."""
+    from rlvr.toy import arithmetic_splits
+
+    return arithmetic_splits(0)
+
+
 def model_path(args) -> str:
     """The checkpoint folder both trainers load (``smollm2`` is converted once and cached)."""
     if args.model == "smollm2":
@@ -49,7 +59,11 @@ def run_rlvr(args, out_dir: str, seed: int) -> dict:
     from rlvr.tracking import read_jsonl
     from rlvr.trainers import GRPOTrainer
 
-    config = GRPOConfig(model_name_or_path=model_path(args), dataset="toy", prompts_per_step=args.prompts,
+    train_file = os.path.join(out_dir, "train.jsonl")
+    os.makedirs(out_dir, exist_ok=True)
+    with open(train_file, "w") as f:
+        f.writelines(json.dumps(row) + "\n" for row in splits()[0])
+    config = GRPOConfig(model_name_or_path=model_path(args), dataset=train_file, prompts_per_step=args.prompts,
                         group_size=args.group, max_new_tokens=args.max_new_tokens, temperature=1.0,
                         learning_rate=1e-4, lr_scheduler_type="constant", kl_coef=0.0, max_steps=args.steps,
                         seed=seed, num_eval_samples=0, report_to=["none"], output_dir=out_dir,
@@ -91,12 +105,11 @@ def run_trl(args, out_dir: str, seed: int) -> dict:
     from trl import GRPOConfig, GRPOTrainer
 
     from rlvr.modeling import load_tokenizer
-    from rlvr.toy import arithmetic_splits
 
     path = model_path(args)
     tokenizer = load_tokenizer(path)  # the toy's: PreTrainedTokenizerFast (not AutoTokenizer)
     model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
-    train, _ = arithmetic_splits(seed)
+    train, _ = splits()
     config = GRPOConfig(output_dir=out_dir, use_cpu=True, bf16=False, num_generations=args.group,
                         per_device_train_batch_size=args.prompts * args.group,
                         max_completion_length=args.max_new_tokens, temperature=1.0, learning_rate=1e-4,
@@ -162,10 +175,9 @@ def held_out(args, model_dir: str, seed: int = 0) -> dict:
     from rlvr.evaluation import greedy_accuracy
     from rlvr.modeling import load_causal_lm, load_tokenizer
     from rlvr.rollout import HFGenerator
-    from rlvr.toy import arithmetic_splits
 
     tokenizer, model = load_tokenizer(model_dir), load_causal_lm(model_dir)
-    _, test = arithmetic_splits(seed)
+    _, test = splits()
     test = test[: args.eval_samples]
     texts = [format_prompt(tokenizer, r["prompt"]) for r in test]
     generator = HFGenerator(model, tokenizer.pad_token_id, tokenizer.eos_token_id)
