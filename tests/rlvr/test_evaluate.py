@@ -51,6 +51,10 @@ def test_math_is_judged_under_the_eval_policy_by_default():
 
 
 def test_generated_tasks_are_their_held_out_split_prompted_as_is():
+    from rlvr.data import GENERATED_DATASETS
+    from rlvr.evaluate import TASKS
+
+    assert {n for n, t in TASKS.items() if t.kind == "generated"} == set(GENERATED_DATASETS)  # evaluable by name
     task, rows = load_task("small_sums", None)
     assert task.kind == "generated" and len(rows) == 141
     assert prompt_of(task, rows[0]) == rows[0]["prompt"]  # no math instruction appended
