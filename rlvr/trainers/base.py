@@ -450,8 +450,8 @@ class RLTrainer:
                     with acc.accumulate(*[model for _, model, _, _ in trained]):
                         micro = mini.select(range(m, m + s.micro_batch_size)).trimmed()
                         losses, micro_stats = self.loss(micro, normalizer)
-                        stats["update/padded_fraction"].append(1 - micro.lengths().sum() / micro.lengths().new_tensor(
-                            len(micro) * (micro.prompt_ids.shape[1] + micro.completion_ids.shape[1])))
+                        grid = len(micro) * (micro.prompt_ids.shape[1] + micro.completion_ids.shape[1])
+                        stats["update/padded_fraction"].append(1 - micro.lengths().sum() / grid)
                         self._backward(losses, trained, s.grad_accum_steps * acc.num_processes)
                         for name, model, optimizer, _ in trained:
                             if acc.sync_gradients and c.max_grad_norm is not None:
